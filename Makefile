@@ -1,0 +1,39 @@
+# Two commands do all set-up:  `make demo`  and  `make test`.
+# Each creates .venv and installs what it needs the first time (Python 3 and make are enough).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint format docs bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)  ## the main job (for now: the Value engine demo)
+	$(BIN)/python demos/01_value_and_backprop.py
+
+test: $(STAMP)  ## every check: lint, format, tests and doctests
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+format: $(STAMP)  ## rewrite files in the house format
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+docs: $(STAMP)  ## regenerate every figure in docs/assets from the code
+	$(BIN)/python -m tinygrad_attn.docs_figures
+
+bench: $(STAMP)  ## speed and memory tables (micrograd is installed for comparison)
+	-$(BIN)/python -m pip install --quiet --disable-pip-version-check micrograd
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .ruff_cache .hypothesis

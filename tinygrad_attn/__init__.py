@@ -1,0 +1,13 @@
+"""tinygrad_attn: how transformers learn, built from first principles in pure Python.
+
+Read in this order: value.py (one number and the chain rule), gradcheck.py (proving the
+derivatives), tensor.py (the same idea for arrays), functional.py and nn.py (attention),
+optim.py (learning), viz/ (pictures of it all).
+"""
+
+from .gradcheck import GradcheckResult, gradcheck
+from .value import Value
+
+__version__ = "0.1.0"
+
+__all__ = ["Value", "gradcheck", "GradcheckResult", "__version__"]
