@@ -1,13 +1,25 @@
 """tinygrad_attn: how transformers learn, built from first principles in pure Python.
 
 Read in this order: value.py (one number and the chain rule), gradcheck.py (proving the
-derivatives), tensor.py (the same idea for arrays), functional.py and nn.py (attention),
-optim.py (learning), viz/ (pictures of it all).
+derivatives), tensor.py and autograd.py (the same idea for arrays), functional.py and nn.py
+(attention), optim.py (learning), viz/ (pictures of it all).
 """
 
+from .autograd import detect_anomaly, no_grad, scope
 from .gradcheck import GradcheckResult, gradcheck
+from .tensor import Tensor, manual_seed
 from .value import Value
 
 __version__ = "0.1.0"
 
-__all__ = ["Value", "gradcheck", "GradcheckResult", "__version__"]
+__all__ = [
+    "Value",
+    "Tensor",
+    "no_grad",
+    "scope",
+    "detect_anomaly",
+    "manual_seed",
+    "gradcheck",
+    "GradcheckResult",
+    "__version__",
+]

@@ -1,0 +1,228 @@
+"""Attention and its helpers as plain functions of tensors: each body is its formula.
+
+    Attention(Q, K, V) = softmax(Q K^T / sqrt(d_k)) V
+
+`scaled_dot_product_attention` is that line: scores (how well each word's query matches each
+word's key), scaled by 1/sqrt(d_k) so they do not grow with the dimension, masked where a word
+may not look, turned into probabilities by softmax (each row sums to 1), and used to take a
+weighted average of the values.
+
+Everything here is composed from Tensor ops, so every gradient comes from their backward
+functions: nothing new to trust, and `gradcheck` confirms it.
+"""
+
+import math
+from functools import lru_cache
+
+from .tensor import Tensor
+
+__all__ = [
+    "softmax",
+    "log_softmax",
+    "cross_entropy",
+    "layer_norm",
+    "scaled_dot_product_attention",
+    "causal_mask",
+    "sinusoidal_positions",
+]
+
+
+def softmax(x, axis=-1):
+    """exp(x) / sum(exp(x)) along `axis`.
+
+    >>> [round(p, 3) for p in softmax(Tensor([0.0, 0.0, math.log(2)])).tolist()]
+    [0.25, 0.25, 0.5]
+    """
+    return x.softmax(axis)
+
+
+def log_softmax(x, axis=-1):
+    """log(softmax(x)) along `axis`, computed stably."""
+    return x.log_softmax(axis)
+
+
+def cross_entropy(logits, targets):
+    """The mean over rows of -log(softmax(logits)[target]): small when the model gives the
+    right class a high probability. `logits` has shape (..., classes); `targets` holds one
+    class id per row (a list of ints, nested lists, or a Tensor of whole numbers).
+
+    >>> loss = cross_entropy(Tensor([[2.0, 0.0], [0.0, 2.0]]), [0, 1])
+    >>> round(loss.item(), 4)      # -log(e^2 / (e^2 + 1))
+    0.1269
+    """
+    if not isinstance(logits, Tensor):
+        raise TypeError(f"cross_entropy: logits must be a Tensor, got {type(logits).__name__}")
+    if logits.ndim < 1:
+        raise ValueError("cross_entropy: logits need a class axis, got a 0-d tensor")
+    classes = logits.shape[-1]
+    ids = _class_ids(targets)
+    rows = len(logits.data) // classes if classes else 0
+    if len(ids) != rows:
+        raise ValueError(
+            f"cross_entropy: {rows} rows of logits (shape {logits.shape}) but {len(ids)} targets"
+        )
+    for t in ids:
+        if not 0 <= t < classes:
+            raise ValueError(
+                f"cross_entropy: target {t} is out of range for {classes} classes "
+                f"(valid: 0..{classes - 1})"
+            )
+    logp = logits.reshape(rows, classes).log_softmax(-1)  # (rows, classes)
+    # pick each row's target: a one-hot mask keeps log p(target) and zeroes the rest
+    one_hot = Tensor._wrap(
+        [1.0 if c == t else 0.0 for t in ids for c in range(classes)], (rows, classes)
+    )
+    return -(logp * one_hot).sum() / rows
+
+
+def layer_norm(x, weight=None, bias=None, eps=1e-5):
+    """Normalise the last axis to mean 0 and variance 1, then scale by `weight` and shift by
+    `bias`: (x - mean) / sqrt(var + eps) * weight + bias.
+
+    >>> [round(v, 3) for v in layer_norm(Tensor([1.0, 2.0, 3.0])).tolist()]
+    [-1.225, 0.0, 1.225]
+    """
+    mean = x.mean(axis=-1, keepdims=True)
+    centered = x - mean
+    var = (centered * centered).mean(axis=-1, keepdims=True)  # the biased variance, as PyTorch
+    out = centered / (var + eps).sqrt()
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
+    """softmax(q k^T / sqrt(d_k)) v, returning (output, attention weights).
+
+    q: (..., T_q, d_k), k: (..., T_k, d_k), v: (..., T_k, d_v). `mask` is boolean (a Tensor
+    or nested lists) that broadcasts to (..., T_q, T_k): True where a query may attend to a
+    key. `causal=True` also stops each position from looking at later positions.
+
+    >>> q = k = v = Tensor([[1.0, 0.0], [0.0, 1.0]])
+    >>> out, weights = scaled_dot_product_attention(q, k, v, causal=True)
+    >>> weights.tolist()[0]            # the first word can only look at itself
+    [1.0, 0.0]
+    """
+    for name, t in (("q", q), ("k", k), ("v", v)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"attention: {name} must be a Tensor, got {type(t).__name__}")
+        if t.ndim < 2:
+            raise ValueError(f"attention: {name} needs shape (..., T, d), got {t.shape}")
+    if q.shape[-1] != k.shape[-1]:
+        raise ValueError(
+            f"attention: q and k must have the same last size d_k, got {q.shape} and {k.shape}"
+        )
+    if k.shape[-2] != v.shape[-2]:
+        raise ValueError(
+            f"attention: k and v must hold the same number of positions, got {k.shape} and "
+            f"{v.shape}"
+        )
+    d_k = q.shape[-1]
+    scores = q @ k.transpose(-2, -1) / math.sqrt(d_k)  # (..., T_q, T_k)
+    blocked = _blocked_positions(mask, causal, scores.shape)
+    if blocked is not None:
+        scores = scores.masked_fill(blocked, -math.inf)  # exp(-inf) = 0: no attention there
+    weights = scores.softmax(-1)  # (..., T_q, T_k), each row sums to 1
+    return weights @ v, weights  # (..., T_q, d_v)
+
+
+def causal_mask(T):
+    """(T, T) boolean Tensor, True where position i may attend to position j, i.e. j <= i.
+
+    >>> causal_mask(3).tolist()
+    [[1.0, 0.0, 0.0], [1.0, 1.0, 0.0], [1.0, 1.0, 1.0]]
+    """
+    if isinstance(T, bool) or not isinstance(T, int) or T < 1:
+        raise ValueError(f"causal_mask: T must be a positive int, got {T!r}")
+    return Tensor._wrap(list(_causal(T, T, allowed=True)), (T, T))
+
+
+def sinusoidal_positions(T, d):
+    """The fixed position code of "Attention Is All You Need": row t holds
+    sin(t / 10000^(2i/d)) in column 2i and cos(t / 10000^(2i/d)) in column 2i+1.
+
+    >>> [round(v, 3) for v in sinusoidal_positions(2, 4).tolist()[1]]
+    [0.841, 0.54, 0.01, 1.0]
+    """
+    for name, n in (("T", T), ("d", d)):
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"sinusoidal_positions: {name} must be a positive int, got {n!r}")
+    rows = []
+    for t in range(T):
+        row = []
+        for col in range(d):
+            angle = t / 10000 ** ((col - col % 2) / d)
+            row.append(math.sin(angle) if col % 2 == 0 else math.cos(angle))
+        rows.append(row)
+    return Tensor(rows)
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+@lru_cache(maxsize=64)
+def _causal(T_q, T_k, allowed):
+    """Flat (T_q, T_k) mask numbers: 1.0 where key j is allowed (j <= i) or, with
+    allowed=False, where it is blocked."""
+    return tuple(1.0 if (j <= i) == allowed else 0.0 for i in range(T_q) for j in range(T_k))
+
+
+def _blocked_positions(mask, causal, scores_shape):
+    """The positions a query may NOT attend to, as a mask for masked_fill (True = blocked)."""
+    T_q, T_k = scores_shape[-2:]
+    blocked = None
+    if causal:
+        blocked = Tensor._wrap(list(_causal(T_q, T_k, allowed=False)), (T_q, T_k))
+    if mask is not None:
+        allowed = mask if isinstance(mask, Tensor) else Tensor(mask)
+        if not _broadcasts_to(allowed.shape, scores_shape):
+            raise ValueError(
+                f"attention: mask of shape {allowed.shape} does not fit the scores of shape "
+                f"{scores_shape} (it must broadcast to (..., T_q, T_k) = (..., {T_q}, {T_k}))"
+            )
+        not_allowed = Tensor._wrap([0.0 if a else 1.0 for a in allowed.data], allowed.shape)
+        if blocked is None:
+            blocked = not_allowed
+        else:  # blocked if either says so
+            merged = blocked + not_allowed
+            blocked = Tensor._wrap([1.0 if b else 0.0 for b in merged.data], merged.shape)
+    return blocked
+
+
+def _broadcasts_to(shape, target):
+    if len(shape) > len(target):
+        return False
+    return all(s in (1, t) for s, t in zip(reversed(shape), reversed(target)))
+
+
+def _class_ids(targets):
+    if isinstance(targets, Tensor):
+        values = targets.data
+    elif isinstance(targets, (list, tuple)):
+        values = _flatten(targets)
+    elif isinstance(targets, int) and not isinstance(targets, bool):
+        values = [targets]
+    else:
+        raise TypeError(
+            f"cross_entropy: targets must be a list of ints or a Tensor, got "
+            f"{type(targets).__name__}"
+        )
+    ids = []
+    for t in values:
+        whole = isinstance(t, int) or (isinstance(t, float) and t.is_integer())
+        if isinstance(t, bool) or not whole:
+            raise TypeError(f"cross_entropy: targets must be whole numbers, got {t!r}")
+        ids.append(int(t))
+    return ids
+
+
+def _flatten(items):
+    out = []
+    for item in items:
+        if isinstance(item, (list, tuple)):
+            out.extend(_flatten(item))
+        else:
+            out.append(item)
+    return out

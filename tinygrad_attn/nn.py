@@ -1,0 +1,484 @@
+"""Layers: each is one idea of the transformer, with the names of the formulas.
+
+    head_i    = Attention(X W_i^Q, X W_i^K, X W_i^V)
+    MultiHead = Concat(head_1, ..., head_h) W^O
+
+`Linear` is `y = x @ W + b` (weight stored as (in, out): the formula's orientation, not
+PyTorch's transposed storage). `AttentionHead` is one head_i. `MultiHeadAttention` computes all
+heads at once: head i uses columns [i*d_head, (i+1)*d_head) of the projected Q, K and V, the
+heads run side by side along their own axis, and are concatenated and projected by W^O.
+
+A `Module` finds its parameters (tensors with requires_grad) and sub-modules by looking at
+its attributes, names them with dotted paths ("blocks.0.attn.w_q.weight"), and labels each
+call, so graph pictures draw every module as a box.
+"""
+
+import json
+import math
+import os
+
+from . import functional as F
+from .autograd import scope
+from .tensor import Tensor, random_generator
+
+__all__ = [
+    "Module",
+    "Linear",
+    "Embedding",
+    "LayerNorm",
+    "AttentionHead",
+    "MultiHeadAttention",
+    "FeedForward",
+    "TransformerBlock",
+    "TinyTransformer",
+]
+
+_FORMAT = "tinygrad_attn weights"
+
+
+class Module:
+    """The base of every layer: finds parameters, names them, saves and loads them.
+
+    >>> class Scale(Module):
+    ...     def __init__(self):
+    ...         self.w = Tensor([2.0], requires_grad=True)
+    ...     def forward(self, x):
+    ...         return x * self.w
+    >>> m = Scale()
+    >>> [name for name, _ in m.named_parameters()]
+    ['w']
+    >>> m(Tensor([3.0])).tolist()
+    [6.0]
+    """
+
+    def __setattr__(self, name, value):
+        # Name what is being attached, so pictures and messages can say "w_q.weight".
+        path = self.__dict__.get("_path", "")
+        full = f"{path}.{name}" if path else name
+        if _is_parameter(value):
+            value.label = full
+        elif isinstance(value, Module):
+            value._set_path(full)
+        elif isinstance(value, (list, tuple)):
+            for i, item in enumerate(value):
+                if isinstance(item, Module):
+                    item._set_path(f"{full}.{i}")
+        object.__setattr__(self, name, value)
+
+    def _set_path(self, path):
+        object.__setattr__(self, "_path", path)
+        for name, value in vars(self).items():
+            if not name.startswith("_"):
+                if _is_parameter(value):
+                    value.label = f"{path}.{name}"
+                elif isinstance(value, Module):
+                    value._set_path(f"{path}.{name}")
+                elif isinstance(value, (list, tuple)):
+                    for i, item in enumerate(value):
+                        if isinstance(item, Module):
+                            item._set_path(f"{path}.{name}.{i}")
+
+    def __call__(self, *args, **kwargs):
+        # Every call is a labelled box in graph pictures.
+        with scope(self.__dict__.get("_path") or type(self).__name__):
+            return self.forward(*args, **kwargs)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    # ------------------------------------------------------------------ parameters
+
+    def named_parameters(self):
+        """(dotted name, tensor) for every parameter, in the order they were attached."""
+        out, seen = [], set()
+        for name, value in vars(self).items():
+            if name.startswith("_"):
+                continue
+            for sub_name, p in _parameters_in(value, name):
+                if id(p) not in seen:  # a parameter shared by two layers is listed once
+                    seen.add(id(p))
+                    out.append((sub_name, p))
+        return out
+
+    def parameters(self):
+        """Every parameter (tensors with requires_grad=True), for an optimizer."""
+        return [p for _, p in self.named_parameters()]
+
+    def zero_grad(self):
+        """Forget every parameter's gradient."""
+        for p in self.parameters():
+            p.grad = None
+
+    # ------------------------------------------------------------------ saving and loading
+
+    def state_dict(self):
+        """{dotted name: numbers as nested lists}: plain data, ready for JSON."""
+        return {name: p.tolist() for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state):
+        """Copy numbers into the parameters. Names and shapes must match exactly; otherwise a
+        ValueError lists every difference and nothing is changed."""
+        if not isinstance(state, dict):
+            raise TypeError(f"load_state_dict: expected a dict, got {type(state).__name__}")
+        params = dict(self.named_parameters())
+        problems, new_data = [], {}
+        missing = [name for name in params if name not in state]
+        extra = [name for name in state if name not in params]
+        if missing:
+            problems.append("missing: " + ", ".join(missing))
+        if extra:
+            problems.append("unexpected: " + ", ".join(extra))
+        for name, p in params.items():
+            if name not in state:
+                continue
+            try:
+                t = Tensor(state[name])
+            except (TypeError, ValueError) as error:
+                problems.append(f"{name}: not numbers ({error})")
+                continue
+            if t.shape != p.shape:
+                problems.append(f"{name}: shape {t.shape} in the state, {p.shape} in the model")
+            else:
+                new_data[name] = t.data
+        if problems:
+            raise ValueError(
+                f"load_state_dict: the state does not fit {type(self).__name__}; "
+                + "; ".join(problems)
+            )
+        for name, p in params.items():  # everything checked: now change the parameters
+            p.data[:] = new_data[name]
+
+    def save(self, path):
+        """Write the parameters to a JSON file (never pickle: loading runs no code)."""
+        payload = {"format": _FORMAT, "model": type(self).__name__, "state": self.state_dict()}
+        tmp = f"{path}.tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(payload, f)
+        os.replace(tmp, path)  # all or nothing: no half-written file
+        return path
+
+    def load(self, path):
+        """Read parameters written by `save`; checks it is ours and that every name and shape
+        fits (ValueError otherwise, and the module is unchanged)."""
+        try:
+            with open(path, encoding="utf-8") as f:
+                payload = json.load(f)
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise ValueError(
+                f"{path} is not a tinygrad_attn weights file (not JSON: {error})"
+            ) from None
+        if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
+            raise ValueError(
+                f"{path} is not a tinygrad_attn weights file (no '{_FORMAT}' marker); write "
+                f"one with module.save(path)"
+            )
+        self.load_state_dict(payload.get("state"))
+        return self
+
+
+def _is_parameter(value):
+    """A parameter is a leaf tensor that requires grad (a result such as `.attention` is not)."""
+    return isinstance(value, Tensor) and value.requires_grad and not value.op
+
+
+def _parameters_in(value, name):
+    if isinstance(value, Tensor):
+        if _is_parameter(value):
+            yield name, value
+    elif isinstance(value, Module):
+        for sub, p in value.named_parameters():
+            yield f"{name}.{sub}", p
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from _parameters_in(item, f"{name}.{i}")
+
+
+def _check_width(module, x, width):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{type(module).__name__}: input must be a Tensor, got {type(x).__name__}")
+    if x.ndim == 0 or x.shape[-1] != width:
+        raise ValueError(
+            f"{type(module).__name__}: expected inputs of width {width} (the last axis), got "
+            f"shape {x.shape} with width {x.shape[-1] if x.shape else 'none'}"
+        )
+
+
+def _positive(**sizes):
+    for name, n in sizes.items():
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"{name} must be a positive int, got {n!r}")
+
+
+def _uniform(shape, bound, rng):
+    n = math.prod(shape)
+    return Tensor._wrap([rng.uniform(-bound, bound) for _ in range(n)], shape)
+
+
+def _parameter(t):
+    t.requires_grad = True
+    return t
+
+
+# ---------------------------------------------------------------------- layers
+
+
+class Linear(Module):
+    """y = x @ W + b, with W of shape (in_features, out_features).
+
+    Initialised like PyTorch: uniform in +-1/sqrt(in_features). `rng` (a seed or
+    `random.Random`) makes it reproducible; without it the default generator is used.
+
+    >>> layer = Linear(3, 2, rng=0)
+    >>> layer.weight.shape, layer.bias.shape
+    ((3, 2), (2,))
+    >>> layer(Tensor.ones(4, 3)).shape
+    (4, 2)
+    """
+
+    def __init__(self, in_features, out_features, bias=True, rng=None):
+        _positive(in_features=in_features, out_features=out_features)
+        gen = random_generator(rng)
+        bound = 1.0 / math.sqrt(in_features)
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = _parameter(_uniform((in_features, out_features), bound, gen))
+        self.bias = _parameter(_uniform((out_features,), bound, gen)) if bias else None
+
+    def forward(self, x):
+        _check_width(self, x, self.in_features)
+        y = x @ self.weight  # (..., in) @ (in, out) -> (..., out)
+        return y + self.bias if self.bias is not None else y
+
+    def __repr__(self):
+        return f"Linear({self.in_features}, {self.out_features}, bias={self.bias is not None})"
+
+
+class Embedding(Module):
+    """A table of learned vectors, one row per token id: ids (...) -> vectors (..., dim).
+
+    >>> emb = Embedding(10, 4, rng=0)
+    >>> emb([[1, 2, 3]]).shape
+    (1, 3, 4)
+    """
+
+    def __init__(self, num, dim, rng=None):
+        _positive(num=num, dim=dim)
+        gen = random_generator(rng)
+        self.num, self.dim = num, dim
+        self.weight = _parameter(Tensor.randn(num, dim, rng=gen))
+
+    def forward(self, ids):
+        flat, shape = _token_ids(ids)
+        for i in flat:
+            if not 0 <= i < self.num:
+                raise IndexError(f"Embedding: id {i} is out of range for {self.num} rows")
+        return self.weight[flat].reshape(*shape, self.dim)  # pick rows, then (..., dim)
+
+    def __repr__(self):
+        return f"Embedding({self.num}, {self.dim})"
+
+
+class LayerNorm(Module):
+    """Normalise each vector to mean 0 and variance 1, then scale and shift (learned).
+
+    >>> LayerNorm(4)(Tensor.randn(2, 4, rng=0)).shape
+    (2, 4)
+    """
+
+    def __init__(self, dim, eps=1e-5):
+        _positive(dim=dim)
+        self.dim, self.eps = dim, eps
+        self.weight = _parameter(Tensor.ones(dim))
+        self.bias = _parameter(Tensor.zeros(dim))
+
+    def forward(self, x):
+        _check_width(self, x, self.dim)
+        return F.layer_norm(x, self.weight, self.bias, self.eps)
+
+
+class AttentionHead(Module):
+    """One head: head = Attention(X W^Q, X W^K, X W^V), with W^Q, W^K, W^V of shape
+    (d_model, d_head). After each call `.attention` holds the weights, shape (..., T, T).
+
+    >>> head = AttentionHead(d_model=3, d_head=2, rng=0)
+    >>> head(Tensor.randn(4, 3, rng=1)).shape
+    (4, 2)
+    """
+
+    def __init__(self, d_model, d_head, causal=False, rng=None):
+        _positive(d_model=d_model, d_head=d_head)
+        gen = random_generator(rng)
+        self.d_model, self.d_head, self.causal = d_model, d_head, causal
+        self.w_q = Linear(d_model, d_head, bias=False, rng=gen)  # Q: what am I looking for?
+        self.w_k = Linear(d_model, d_head, bias=False, rng=gen)  # K: what can I be found by?
+        self.w_v = Linear(d_model, d_head, bias=False, rng=gen)  # V: what do I pass on?
+        self.attention = None
+
+    def forward(self, x, mask=None):
+        _check_width(self, x, self.d_model)
+        q, k, v = self.w_q(x), self.w_k(x), self.w_v(x)  # (..., T, d_head) each
+        out, self.attention = F.scaled_dot_product_attention(q, k, v, mask, self.causal)
+        return out  # (..., T, d_head)
+
+
+class MultiHeadAttention(Module):
+    """Concat(head_1, ..., head_h) W^O, with all heads computed at once.
+
+    `w_q`, `w_k`, `w_v`, `w_o` are Linear(d_model, d_model); head i uses columns
+    [i*d_head, (i+1)*d_head) of the projected Q, K and V. Input (T, d_model) or
+    (B, T, d_model); after each call `.attention` holds the weights, shape (..., heads, T, T).
+
+    >>> mha = MultiHeadAttention(d_model=4, num_heads=2, rng=0)
+    >>> mha(Tensor.randn(3, 4, rng=1)).shape, mha.attention.shape
+    ((3, 4), (2, 3, 3))
+    """
+
+    def __init__(self, d_model, num_heads, bias=False, causal=False, rng=None):
+        _positive(d_model=d_model, num_heads=num_heads)
+        if d_model % num_heads:
+            raise ValueError(
+                f"d_model must be divisible by num_heads: {d_model} is not divisible by "
+                f"{num_heads} (each head gets d_model / num_heads columns)"
+            )
+        gen = random_generator(rng)
+        self.d_model, self.num_heads, self.causal = d_model, num_heads, causal
+        self.d_head = d_model // num_heads
+        self.w_q = Linear(d_model, d_model, bias=bias, rng=gen)
+        self.w_k = Linear(d_model, d_model, bias=bias, rng=gen)
+        self.w_v = Linear(d_model, d_model, bias=bias, rng=gen)
+        self.w_o = Linear(d_model, d_model, bias=bias, rng=gen)
+        self.attention = None
+
+    def forward(self, x, mask=None):
+        _check_width(self, x, self.d_model)
+        if x.ndim not in (2, 3):
+            raise ValueError(
+                f"MultiHeadAttention: input must be (T, d_model) or (B, T, d_model), got {x.shape}"
+            )
+        *batch, T, _ = x.shape
+        h, d_head = self.num_heads, self.d_head
+        q, k, v = self.w_q(x), self.w_k(x), self.w_v(x)  # (..., T, d_model) each
+        with scope("heads"):
+            # split: (..., T, d_model) -> (..., T, h, d_head) -> (..., h, T, d_head)
+            q = q.reshape(*batch, T, h, d_head).transpose(-3, -2)
+            k = k.reshape(*batch, T, h, d_head).transpose(-3, -2)
+            v = v.reshape(*batch, T, h, d_head).transpose(-3, -2)
+            heads, self.attention = F.scaled_dot_product_attention(q, k, v, mask, self.causal)
+            # concat: (..., h, T, d_head) -> (..., T, h, d_head) -> (..., T, d_model)
+            concat = heads.transpose(-3, -2).reshape(*batch, T, self.d_model)
+        return self.w_o(concat)  # (..., T, d_model)
+
+
+class FeedForward(Module):
+    """Two linear layers with a relu between: each position is transformed on its own.
+
+    >>> FeedForward(4, 8, rng=0)(Tensor.randn(3, 4, rng=1)).shape
+    (3, 4)
+    """
+
+    def __init__(self, d_model, d_hidden=None, rng=None):
+        d_hidden = 4 * d_model if d_hidden is None else d_hidden
+        gen = random_generator(rng)
+        self.up = Linear(d_model, d_hidden, rng=gen)
+        self.down = Linear(d_hidden, d_model, rng=gen)
+
+    def forward(self, x):
+        return self.down(self.up(x).relu())
+
+
+class TransformerBlock(Module):
+    """x + attention(norm(x)), then x + feed_forward(norm(x)): the pre-norm block with
+    residual connections. `d_hidden=0` leaves out the feed-forward part.
+
+    >>> TransformerBlock(4, 2, rng=0)(Tensor.randn(3, 4, rng=1)).shape
+    (3, 4)
+    """
+
+    def __init__(self, d_model, num_heads, d_hidden=None, causal=True, rng=None):
+        gen = random_generator(rng)
+        self.norm1 = LayerNorm(d_model)
+        self.attn = MultiHeadAttention(d_model, num_heads, causal=causal, rng=gen)
+        if d_hidden == 0:
+            self.norm2 = self.ff = None
+        else:
+            self.norm2 = LayerNorm(d_model)
+            self.ff = FeedForward(d_model, d_hidden, rng=gen)
+
+    def forward(self, x, mask=None):
+        x = x + self.attn(self.norm1(x), mask)  # (..., T, d_model)
+        if self.ff is not None:
+            x = x + self.ff(self.norm2(x))
+        return x
+
+
+class TinyTransformer(Module):
+    """A small language model: token embeddings + positions -> blocks -> logits.
+
+    ids (T,) or (B, T) -> logits (..., T, vocab_size). `positions` is "learned" (an
+    Embedding) or "sinusoidal" (fixed, `F.sinusoidal_positions`).
+
+    >>> model = TinyTransformer(vocab_size=5, d_model=8, num_heads=2, num_layers=1,
+    ...                         max_len=6, rng=0)
+    >>> model([[1, 2, 3]]).shape
+    (1, 3, 5)
+    """
+
+    def __init__(
+        self,
+        vocab_size,
+        d_model,
+        num_heads,
+        num_layers,
+        max_len,
+        d_hidden=None,
+        causal=True,
+        positions="learned",
+        rng=None,
+    ):
+        _positive(vocab_size=vocab_size, max_len=max_len, num_layers=num_layers)
+        if positions not in ("learned", "sinusoidal"):
+            raise ValueError(f"positions must be 'learned' or 'sinusoidal', got {positions!r}")
+        gen = random_generator(rng)
+        self.vocab_size, self.max_len, self.positions = vocab_size, max_len, positions
+        self.tokens = Embedding(vocab_size, d_model, rng=gen)
+        if positions == "learned":
+            self.pos = Embedding(max_len, d_model, rng=gen)
+        else:
+            self.pos = None
+            self._sinusoid = F.sinusoidal_positions(max_len, d_model)
+        self.blocks = [
+            TransformerBlock(d_model, num_heads, d_hidden, causal, rng=gen)
+            for _ in range(num_layers)
+        ]
+        self.norm = LayerNorm(d_model)
+        self.out = Linear(d_model, vocab_size, rng=gen)
+
+    def forward(self, ids):
+        _, shape = _token_ids(ids)
+        T = shape[-1]
+        if T > self.max_len:
+            raise ValueError(f"TinyTransformer: sequence of length {T} > max_len {self.max_len}")
+        x = self.tokens(ids)  # (..., T, d_model)
+        if self.pos is not None:
+            x = x + self.pos(list(range(T)))  # + (T, d_model), the same for every sequence
+        else:
+            x = x + self._sinusoid[:T]
+        for block in self.blocks:
+            x = block(x)
+        return self.out(self.norm(x))  # (..., T, vocab_size)
+
+    def attention_maps(self):
+        """The attention weights of every block's last call: [(..., heads, T, T), ...]."""
+        return [block.attn.attention for block in self.blocks]
+
+
+def _token_ids(ids):
+    """Token ids (nested lists or a Tensor of whole numbers) -> (flat list of ints, shape)."""
+    t = ids if isinstance(ids, Tensor) else Tensor(ids)
+    if t.ndim == 0:
+        raise ValueError("token ids need at least one axis, got a single number")
+    flat = []
+    for v in t.data:
+        if not float(v).is_integer():
+            raise TypeError(f"token ids must be whole numbers, got {v!r}")
+        flat.append(int(v))
+    return flat, t.shape

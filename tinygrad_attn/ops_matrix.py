@@ -1,0 +1,297 @@
+"""Ops that combine many numbers into one: sums, maxima, softmax and matrix multiplication.
+
+Part of `Tensor` (tensor.py). A reduction along an axis sees the tensor as
+(outer, n, inner) around that axis: the n numbers that are combined sit `inner` places apart
+in the flat list, so a strided slice `data[start : stop : inner]` picks them up at once.
+
+Matrix multiplication is where attention spends its time: C[i, j] is row i of A dotted with
+column j of B. The dot products run as `sum(map(mul, row, col))` (`math.sumprod` on Python
+3.12+), so the multiply-adds happen in C rather than in a Python loop; the backward pass is
+two more matrix products of the same kind: dA = dC @ B^T, dB = A^T @ dC.
+"""
+
+import math
+from operator import mul
+
+from .autograd import record
+from .ops_elementwise import _gather
+from .shapes import (
+    broadcast_index,
+    broadcast_shape,
+    normalize_axes,
+    normalize_axis,
+    numel,
+    reduce_layout,
+)
+from .value import _div
+
+__all__ = ["MatrixOps"]
+
+
+class MatrixOps:
+    __slots__ = ()
+
+    # ------------------------------------------------------------------ reductions
+
+    def sum(self, axis=None, keepdims=False):
+        """Add up the numbers along `axis` (an int, a tuple of ints, or None for all).
+
+        >>> from tinygrad_attn import Tensor
+        >>> Tensor([[1, 2, 3], [4, 5, 6]]).sum(axis=1).tolist()
+        [6.0, 15.0]
+        """
+        axes = normalize_axes(axis, len(self.shape))
+        data, kept = _reduce(self.data, self.shape, axes, _sum_axis, sum)
+        shape = kept if keepdims else _drop_axes(self.shape, axes)
+
+        def backward(g):
+            # d(sum)/dx = 1 for every x that was added: each gets the whole gradient
+            return (_gather(g, broadcast_index(kept, self.shape), len(self.data)),)
+
+        return record(data, shape, "sum", (self,), backward)
+
+    def mean(self, axis=None, keepdims=False):
+        """The average along `axis` (composite: sum, then multiply by 1/count).
+
+        >>> from tinygrad_attn import Tensor
+        >>> Tensor([[1, 2], [3, 4]]).mean(axis=0).tolist()
+        [2.0, 3.0]
+        """
+        axes = normalize_axes(axis, len(self.shape))
+        count = numel(tuple(self.shape[d] for d in axes))
+        return self.sum(axis=axis, keepdims=keepdims) * _div(1.0, count)
+
+    def max(self, axis=None, keepdims=False):
+        """The largest number along `axis`. Its gradient goes to the first position holding
+        the maximum, as with `torch.max(x, dim)`.
+
+        >>> from tinygrad_attn import Tensor
+        >>> Tensor([[1, 5, 2], [7, 0, 3]]).max(axis=1).tolist()
+        [5.0, 7.0]
+        """
+        axes = normalize_axes(axis, len(self.shape))
+        if any(self.shape[d] == 0 for d in axes):
+            raise ValueError(f"max(): an axis of size 0 in shape {self.shape}: nothing to compare")
+        data, kept = _reduce(self.data, self.shape, axes, _max_axis, max)
+        shape = kept if keepdims else _drop_axes(self.shape, axes)
+        x = self.data
+
+        def backward(g):
+            # d(max)/dx = 1 for the (first) largest x of each group, 0 for the others
+            group = broadcast_index(kept, self.shape) or range(len(x))
+            grad = [0.0] * len(x)
+            routed = [False] * len(data)
+            for i, (v, j) in enumerate(zip(x, group)):
+                if not routed[j] and v == data[j]:
+                    grad[i] = g[j]
+                    routed[j] = True
+            return (grad,)
+
+        return record(data, shape, "max", (self,), backward)
+
+    # ------------------------------------------------------------------ softmax
+
+    def softmax(self, axis=-1):
+        """exp(x) / sum(exp(x)) along `axis`: each row becomes probabilities that sum to 1.
+        The row's maximum is subtracted first (same result, no overflow), and -inf entries
+        give exact zeros.
+
+        This op is fused (one op, its own backward) because attention calls it on every
+        score matrix; `_softmax_composed` builds the same thing from five primitives and the
+        tests check that the two agree.
+
+        >>> from tinygrad_attn import Tensor
+        >>> [round(p, 4) for p in Tensor([1.0, 2.0, 3.0]).softmax().tolist()]
+        [0.09, 0.2447, 0.6652]
+        """
+        if not self.shape:
+            return self._softmax_composed(axis=None)
+        ax = normalize_axis(axis, len(self.shape))
+        if ax != len(self.shape) - 1:  # work on the last axis, then move the axis back
+            return self.transpose(ax, -1).softmax(-1).transpose(ax, -1)
+        n = self.shape[-1] or 1
+        x = self.data
+        exp = math.exp
+        out = []
+        for start in range(0, len(x), n):
+            row = x[start : start + n]
+            top = max(row)
+            e = [exp(v - top) for v in row]  # v - top <= 0: never overflows
+            total = sum(e)
+            out += [v / total for v in e]
+
+        def backward(g):
+            # for p = softmax(x):  dx_i = p_i * (g_i - sum_j g_j p_j)
+            grad = []
+            for start in range(0, len(out), n):
+                p, gp = out[start : start + n], g[start : start + n]
+                dot = sum(map(mul, gp, p))
+                grad += [pi * (gi - dot) for pi, gi in zip(p, gp)]
+            return (grad,)
+
+        return record(out, self.shape, "softmax", (self,), backward)
+
+    def _softmax_composed(self, axis=-1):
+        """softmax from primitives (max, -, exp, sum, /): the reference for the fused op."""
+        shifted = self - self.max(axis=axis, keepdims=True).detach()
+        e = shifted.exp()
+        return e / e.sum(axis=axis, keepdims=True)
+
+    def log_softmax(self, axis=-1):
+        """log(softmax(x)), computed stably as x - max - log(sum(exp(x - max))).
+
+        >>> from tinygrad_attn import Tensor
+        >>> [round(v, 4) for v in Tensor([1.0, 2.0, 3.0]).log_softmax().tolist()]
+        [-2.4076, -1.4076, -0.4076]
+        """
+        # Subtracting the row's maximum changes nothing (it cancels out), so it is treated as
+        # a constant: it is only there to keep exp() from overflowing.
+        shifted = self - self.max(axis=axis, keepdims=True).detach()
+        return shifted - shifted.exp().sum(axis=axis, keepdims=True).log()
+
+    # ------------------------------------------------------------------ matrix multiplication
+
+    def __matmul__(self, other):
+        """Matrix product. A 1-D operand is a row (on the left) or a column (on the right),
+        and that axis is removed from the result; leading batch axes broadcast.
+
+        >>> from tinygrad_attn import Tensor
+        >>> (Tensor([[1, 2], [3, 4]]) @ Tensor([[5], [6]])).tolist()
+        [[17.0], [39.0]]
+        """
+        a, b = self, self._lift(other, "@", numbers=False)
+        if not a.shape or not b.shape:
+            raise ValueError(
+                f"matmul: {a.shape} @ {b.shape}: both operands need at least one axis "
+                f"(use * to multiply by a number)"
+            )
+        a_shape = (1,) + a.shape if len(a.shape) == 1 else a.shape  # vector on the left: a row
+        b_shape = b.shape + (1,) if len(b.shape) == 1 else b.shape  # on the right: a column
+        n, k = a_shape[-2:]
+        k2, m = b_shape[-2:]
+        if k != k2:
+            raise ValueError(f"matmul: {a.shape} @ {b.shape}: inner sizes {k} and {k2} differ")
+        if len(a_shape) == 2 and len(b_shape) == 2:  # the common case: two plain matrices
+            batch, a_blocks, b_blocks = (), (0,), (0,)
+        else:
+            batch = broadcast_shape(a_shape[:-2], b_shape[:-2], f"matmul {a.shape} @ {b.shape}")
+            a_blocks = _block_starts(a_shape[:-2], batch, n * k)  # where each A matrix starts
+            b_blocks = _block_starts(b_shape[:-2], batch, k * m)
+        A, B = a.data, b.data
+        nk, km, nm = n * k, k * m, n * m
+
+        out = []
+        for sa, sb in zip(a_blocks, b_blocks):
+            rows = [A[i : i + k] for i in range(sa, sa + nk, k)]  # rows of A
+            cols = [B[j : sb + km : m] for j in range(sb, sb + m)]  # columns of B
+            out += _dot_all(rows, cols)  # C[i, j] = row i of A . column j of B
+        shape = batch
+        if len(a.shape) > 1:
+            shape += (n,)
+        if len(b.shape) > 1:
+            shape += (m,)
+
+        def backward(g):
+            # C = A @ B  =>  dA = dC @ B^T  and  dB = A^T @ dC
+            ga = gb = None
+            starts = zip(a_blocks, b_blocks, range(0, len(g), nm))
+            if a.requires_grad:
+                pieces = []
+                for _, sb, sc in starts:
+                    g_rows = [g[i : i + m] for i in range(sc, sc + nm, m)]  # rows of dC
+                    b_rows = [B[p : p + m] for p in range(sb, sb + km, m)]  # = columns of B^T
+                    pieces.append(_dot_all(g_rows, b_rows))
+                ga = _combine_blocks(pieces, a_blocks, len(A))
+                starts = zip(a_blocks, b_blocks, range(0, len(g), nm))
+            if b.requires_grad:
+                pieces = []
+                for sa, _, sc in starts:
+                    a_cols = [A[p : sa + nk : k] for p in range(sa, sa + k)]  # = rows of A^T
+                    g_cols = [g[j : sc + nm : m] for j in range(sc, sc + m)]  # columns of dC
+                    pieces.append(_dot_all(a_cols, g_cols))
+                gb = _combine_blocks(pieces, b_blocks, len(B))
+            return ga, gb
+
+        return record(out, shape, "matmul", (a, b), backward)
+
+    def __rmatmul__(self, other):  # nested list @ Tensor
+        return self._lift(other, "@", numbers=False) @ self
+
+
+# ---------------------------------------------------------------------- reductions
+
+
+def _reduce(data, shape, axes, reduce_axis, reduce_all):
+    """Reduce `axes` one at a time; returns the numbers and the shape with those axes at 1."""
+    if len(axes) == len(shape):  # everything at once
+        return [reduce_all(data)], (1,) * len(shape)
+    for ax in reversed(axes):
+        data, shape = reduce_axis(data, shape, ax)
+    return (list(data) if not axes else data), shape
+
+
+def _sum_axis(data, shape, ax):
+    outer, n, inner = reduce_layout(shape, ax)
+    if inner == 1:  # the numbers to add sit side by side
+        out = [sum(data[o * n : (o + 1) * n]) for o in range(outer)]
+    else:  # ... or `inner` apart
+        span = n * inner
+        out = [
+            sum(data[o * span + i : (o + 1) * span : inner])
+            for o in range(outer)
+            for i in range(inner)
+        ]
+    return out, shape[:ax] + (1,) + shape[ax + 1 :]
+
+
+def _max_axis(data, shape, ax):
+    outer, n, inner = reduce_layout(shape, ax)
+    span = n * inner
+    out = [
+        max(data[o * span + i : (o + 1) * span : inner]) for o in range(outer) for i in range(inner)
+    ]
+    return out, shape[:ax] + (1,) + shape[ax + 1 :]
+
+
+def _drop_axes(shape, axes):
+    return tuple(size for d, size in enumerate(shape) if d not in axes)
+
+
+# ---------------------------------------------------------------------- matmul helpers
+
+
+def _block_starts(batch_shape, batch, size):
+    """Where the matrix for each output batch position starts (batch axes broadcast)."""
+    index = broadcast_index(batch_shape, batch)
+    if index is None:  # no broadcasting: block b is the b-th matrix
+        index = range(numel(batch))
+    return [i * size for i in index]
+
+
+def _combine_blocks(pieces, starts, length):
+    """One gradient from per-block gradients: joined in order, or added up where broadcasting
+    made several output blocks read the same input block."""
+    if len(pieces) == 1:
+        return pieces[0]
+    if len(set(starts)) == len(starts):  # each input block was read once, in order
+        return [x for piece in pieces for x in piece]
+    grad = [0.0] * length
+    for start, piece in zip(starts, pieces):
+        end = start + len(piece)
+        grad[start:end] = [t + v for t, v in zip(grad[start:end], piece)]
+    return grad
+
+
+if hasattr(math, "sumprod"):  # Python 3.12+: one C call per dot product
+
+    def _dot_all(rows, cols):
+        """Every row . every column: the inner loop of every matmul, forward and backward."""
+        return [math.sumprod(r, c) for r in rows for c in cols]
+
+else:
+
+    def _dot_all(rows, cols):
+        """Every row . every column: the inner loop of every matmul, forward and backward.
+        sum(map(mul, r, c)) runs the multiply-adds in C: about 3x faster than a Python loop
+        over the numbers (benchmarks/)."""
+        return [sum(map(mul, r, c)) for r in rows for c in cols]

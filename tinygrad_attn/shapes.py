@@ -1,0 +1,245 @@
+"""Shapes and flat indices: the bookkeeping under the tensor engine.
+
+A Tensor stores its numbers in one flat Python list, row by row ("row-major"): the matrix
+[[1, 2, 3], [4, 5, 6]] is the list [1, 2, 3, 4, 5, 6] with shape (2, 3). Element (i, j) lives
+at flat index i * 3 + j; the 3 is the row's *stride*. Every function here turns a question
+about shapes (how do these broadcast? where does element k of the transpose come from?) into
+plain lists of flat indices, computed once per shape and cached, so the ops themselves are
+simple loops over lists.
+
+>>> strides((2, 3, 4))
+(12, 4, 1)
+>>> broadcast_shape((2, 1, 4), (3, 1), "+")
+(2, 3, 4)
+"""
+
+from functools import lru_cache
+
+__all__ = [
+    "parse_nested",
+    "numel",
+    "strides",
+    "broadcast_shape",
+    "broadcast_index",
+    "normalize_axis",
+    "normalize_axes",
+    "transpose_index",
+    "reduce_layout",
+    "reshape_target",
+    "tiled_size",
+]
+
+
+def parse_nested(data):
+    """Nested lists of numbers -> (flat list of floats, shape). Checks every row.
+
+    >>> parse_nested([[1, 2], [3, 4]])
+    ([1.0, 2.0, 3.0, 4.0], (2, 2))
+    >>> parse_nested(5)
+    ([5.0], ())
+    """
+    if isinstance(data, bool) or isinstance(data, (int, float)):
+        return [float(data)], ()
+    if not isinstance(data, (list, tuple)):
+        raise TypeError(
+            f"Tensor data must be a number or nested lists of numbers, got {type(data).__name__}"
+        )
+    # The shape comes from the first element at each depth; every row is then checked
+    # against it.
+    shape, probe = [], data
+    while isinstance(probe, (list, tuple)):
+        shape.append(len(probe))
+        if not probe:
+            break
+        probe = probe[0]
+    flat = []
+    _flatten_into(data, tuple(shape), 0, (), flat)
+    return flat, tuple(shape)
+
+
+def _flatten_into(data, shape, depth, where, flat):
+    if len(data) != shape[depth]:
+        row = "[" + "][".join(str(i) for i in where) + "]" if where else "the outer list"
+        raise ValueError(
+            f"ragged nested list: row {row} has {len(data)} elements, expected "
+            f"{shape[depth]} like the first one at that depth (all rows must have equal length)"
+        )
+    if depth == len(shape) - 1:  # innermost lists hold numbers
+        for k, x in enumerate(data):
+            if isinstance(x, (list, tuple)):
+                raise ValueError(
+                    f"ragged nested list: element {_where(where + (k,))} is a list, but the "
+                    f"first row at that depth holds numbers"
+                )
+            if not isinstance(x, (int, float)):
+                raise TypeError(
+                    f"Tensor data must be numbers: element {_where(where + (k,))} is "
+                    f"{type(x).__name__} ({x!r})"
+                )
+        flat.extend(map(float, data))
+        return
+    for k, row in enumerate(data):
+        if not isinstance(row, (list, tuple)):
+            raise ValueError(
+                f"ragged nested list: element {_where(where + (k,))} is a number, but the "
+                f"first element at that depth is a list"
+            )
+        _flatten_into(row, shape, depth + 1, where + (k,), flat)
+
+
+def _where(index):
+    return "[" + "][".join(str(i) for i in index) + "]"
+
+
+def numel(shape):
+    """How many numbers a tensor of this shape holds (1 for a 0-d tensor)."""
+    n = 1
+    for size in shape:
+        n *= size
+    return n
+
+
+@lru_cache(maxsize=512)
+def strides(shape):
+    """How far apart in the flat list consecutive indices along each axis are."""
+    out, step = [], 1
+    for size in reversed(shape):
+        out.append(step)
+        step *= size
+    return tuple(reversed(out))
+
+
+@lru_cache(maxsize=512)
+def broadcast_shape(a, b, op="op"):
+    """The NumPy/PyTorch broadcast of two shapes: align from the right; sizes must match or
+    one of them must be 1.
+
+    >>> broadcast_shape((4, 3), (3,))
+    (4, 3)
+    """
+    out = []
+    for k in range(1, max(len(a), len(b)) + 1):
+        x = a[-k] if k <= len(a) else 1
+        y = b[-k] if k <= len(b) else 1
+        if x != y and x != 1 and y != 1:
+            raise ValueError(
+                f"{op}: shapes {a} and {b} cannot broadcast: sizes {x} and {y} differ at "
+                f"axis {-k} (sizes must match, or one of them must be 1)"
+            )
+        out.append(max(x, y) if x != 0 and y != 0 else 0)
+    return tuple(reversed(out))
+
+
+@lru_cache(maxsize=512)
+def broadcast_index(src, out):
+    """For each flat position of shape `out`, the flat position in `src` it reads when `src`
+    is broadcast to `out`. None when no expansion is needed (same shape).
+
+    >>> broadcast_index((3,), (2, 3))
+    (0, 1, 2, 0, 1, 2)
+    >>> broadcast_index((2, 1), (2, 3))
+    (0, 0, 0, 1, 1, 1)
+    """
+    if src == out:
+        return None
+    src = (1,) * (len(out) - len(src)) + src
+    src_strides = strides(src)
+    index = [0]
+    for size, src_size, stride in zip(out, src, src_strides):
+        step = stride if src_size != 1 else 0  # a size-1 axis repeats the same numbers
+        index = [i + j * step for i in index for j in range(size)]
+    return tuple(index)
+
+
+def normalize_axis(axis, ndim, what="axis"):
+    """A possibly negative axis -> 0 <= axis < ndim, or a clear IndexError."""
+    if isinstance(axis, bool) or not isinstance(axis, int):
+        raise TypeError(f"{what} must be an int, got {type(axis).__name__} ({axis!r})")
+    if not -ndim <= axis < ndim:
+        low, high = -max(ndim, 1), max(ndim, 1) - 1
+        raise IndexError(
+            f"{what} {axis} is out of range for a tensor with {ndim} dimensions "
+            f"(expected {low}..{high})"
+        )
+    return axis % ndim
+
+
+def normalize_axes(axis, ndim):
+    """None -> every axis; int or tuple of ints -> sorted tuple of non-negative axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    out = sorted({normalize_axis(a, ndim) for a in axes})
+    if len(out) != len(axes):
+        raise ValueError(f"axis {axis} names the same axis twice")
+    return tuple(out)
+
+
+@lru_cache(maxsize=512)
+def transpose_index(shape, dim0, dim1):
+    """Flat index into `shape` for each flat position of the tensor with dims dim0 and dim1
+    swapped.
+
+    >>> transpose_index((2, 3), 0, 1)    # [[0, 1, 2], [3, 4, 5]] -> [[0, 3], [1, 4], [2, 5]]
+    (0, 3, 1, 4, 2, 5)
+    >>> transpose_index((4, 1, 3), 0, 1) is None     # the order does not change
+    True
+    """
+    src_strides = list(strides(shape))
+    out_shape = list(shape)
+    out_shape[dim0], out_shape[dim1] = out_shape[dim1], out_shape[dim0]
+    src_strides[dim0], src_strides[dim1] = src_strides[dim1], src_strides[dim0]
+    index = [0]
+    for size, stride in zip(out_shape, src_strides):
+        index = [i + j * stride for i in index for j in range(size)]
+    if index == list(range(len(index))):
+        return None
+    return tuple(index)
+
+
+def reduce_layout(shape, axis):
+    """View `shape` as (outer, n, inner) around `axis`: the numbers being reduced together
+    are n apart by `inner` steps."""
+    return numel(shape[:axis]), shape[axis], numel(shape[axis + 1 :])
+
+
+@lru_cache(maxsize=512)
+def reshape_target(old_shape, new_shape):
+    """Resolve one -1 in `new_shape` and check that the element counts agree."""
+    for size in new_shape:
+        if isinstance(size, bool) or not isinstance(size, int):
+            raise TypeError(f"reshape: sizes must be ints, got {new_shape}")
+        if size < -1:
+            raise ValueError(f"reshape: invalid size {size} in {new_shape}")
+    total = numel(old_shape)
+    if new_shape.count(-1) > 1:
+        raise ValueError(f"reshape: only one size may be -1, got {new_shape}")
+    if -1 in new_shape:
+        known = numel(tuple(s for s in new_shape if s != -1))
+        if known == 0 or total % known:
+            raise ValueError(
+                f"reshape: cannot reshape {old_shape} ({total} elements) to {new_shape}"
+            )
+        new_shape = tuple(total // known if s == -1 else s for s in new_shape)
+    if numel(new_shape) != total:
+        raise ValueError(
+            f"reshape: cannot reshape {old_shape} ({total} elements) to {new_shape} "
+            f"({numel(new_shape)} elements)"
+        )
+    return new_shape
+
+
+@lru_cache(maxsize=512)
+def tiled_size(src, out):
+    """If broadcasting `src` to `out` only repeats it whole (src matches the trailing axes of
+    out, like a bias row added to every row of a matrix), the number of elements in src;
+    otherwise 0.
+
+    >>> tiled_size((3,), (4, 3)), tiled_size((1, 3), (2, 4, 3)), tiled_size((4, 1), (4, 3))
+    (3, 3, 0)
+    """
+    while src and src[0] == 1:
+        src = src[1:]
+    if len(src) <= len(out) and out[len(out) - len(src) :] == src:
+        return numel(src)
+    return 0
