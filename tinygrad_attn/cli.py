@@ -1,14 +1,19 @@
 """The `tinygrad-attn` command (also `python -m tinygrad_attn`).
 
-Each subcommand is a function `cmd_<name>(args)` that returns an exit status. Errors reach
-the user as one line on stderr: usage errors exit with 2, runtime failures with 1, and a
-traceback is shown only with `--debug`.
+Each subcommand is a module in `commands/` with `HELP`, `add_arguments(parser)` and
+`run(args)`. Errors reach the user as one line on stderr: usage errors exit with status 2,
+runtime failures with 1, and a traceback is shown only with `--debug`.
 """
 
 import argparse
+import importlib
+import pkgutil
 import sys
 
-__all__ = ["main", "UsageError"]
+__all__ = ["main", "UsageError", "build_parser"]
+
+# The order in `--help`: the main job first. Modules not listed here come after, by name.
+ORDER = ["walkthrough", "graph", "gradcheck", "train", "bench"]
 
 
 class UsageError(Exception):
@@ -22,32 +27,12 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message} (see --help)")
 
 
-# ---------------------------------------------------------------------- subcommands
+def _command_modules():
+    from . import commands
 
-
-def cmd_gradcheck(args):
-    """Check the gradient of every op against finite differences; exit 1 on any failure."""
-    from .checks import run_checks
-
-    results = run_checks(seed=args.seed, only=args.only)
-    if not results:
-        raise UsageError(f"gradcheck: no check name starts with {args.only!r}")
-    width = max(len(name) for name, _ in results)
-    failed = 0
-    print(f"{'check'.ljust(width)}  {'max abs err':>11}  {'max rel err':>11}  result")
-    for name, result in results:
-        failed += not result.ok
-        print(
-            f"{name.ljust(width)}  {result.max_abs_err:11.2e}  {result.max_rel_err:11.2e}  "
-            f"{'ok' if result.ok else 'FAIL'}"
-        )
-        if args.verbose or not result.ok:
-            print("    " + result.table(max_rows=12).replace("\n", "\n    "))
-    print(f"\n{len(results) - failed} of {len(results)} checks passed")
-    return 1 if failed else 0
-
-
-# ---------------------------------------------------------------------- the parser
+    names = [m.name for m in pkgutil.iter_modules(commands.__path__) if not m.name.startswith("_")]
+    names.sort(key=lambda n: (ORDER.index(n) if n in ORDER else len(ORDER), n))
+    return [(name, importlib.import_module(f"{commands.__name__}.{name}")) for name in names]
 
 
 def build_parser():
@@ -57,16 +42,13 @@ def build_parser():
     )
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    p = sub.add_parser(
-        "gradcheck",
-        help="prove every derivative with finite differences",
-        description=cmd_gradcheck.__doc__,
-    )
-    p.add_argument("--seed", type=int, default=0, help="seed for the random test points")
-    p.add_argument("--only", default=None, help="run checks whose name starts with this")
-    p.add_argument("-v", "--verbose", action="store_true", help="print every check's table")
-    p.set_defaults(func=cmd_gradcheck)
+    for name, module in _command_modules():
+        p = sub.add_parser(
+            name, help=module.HELP, description=getattr(module, "DESCRIPTION", module.HELP)
+        )
+        p.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+        module.add_arguments(p)
+        p.set_defaults(func=module.run)
     return parser
 
 
@@ -75,9 +57,10 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args = parser.parse_args(argv)
         if args.command is None:
-            build_parser().print_help()
+            parser.print_help(sys.stderr)
             return 2
         return args.func(args)
     except UsageError as error:
@@ -91,5 +74,6 @@ def main(argv=None):
     except Exception as error:  # a runtime failure: one line unless --debug
         if debug:
             raise
-        print(f"error: {error}", file=sys.stderr)
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        print(f"error: {message}", file=sys.stderr)
         return 1
