@@ -1,0 +1,296 @@
+"""`tinygrad-attn graph`: draw the computation graph of a small example as SVG, PNG or DOT.
+
+Each example is built the way a reader meets it: the micrograd neuron and a tiny MLP on
+Values (one node per number), a single attention head and multi-head attention on Tensors
+(one node per op, each module call a box). Every example runs backward first, so the
+pictures show gradients. Where it stays readable, an example is built on both engines with
+the same numbers, so `--level` can switch between the two pictures of one computation.
+"""
+
+import math
+import random
+
+from .. import nn
+from ..cli import UsageError
+from ..tensor import Tensor
+from ..value import Value
+from ..viz.graph import MAX_NODES, render_graph
+from ..viz.render import FORMATS, picture_path
+
+HELP = "draw the computation graph of an example (SVG, PNG or DOT)"
+
+DESCRIPTION = """Draw the computation graph of a small example, after backward, so every node
+shows its gradient. Level scalar draws one node per number (Value), level tensor one node per
+tensor op with every module call as a box. Prints the path of the file written (by default
+out/graph/EXAMPLE.svg)."""
+
+SENTENCE = ["I", "play", "with", "cats"]
+
+
+def add_arguments(parser):
+    parser.add_argument(
+        "--example", choices=list(EXAMPLES), default="neuron", help="what to draw (neuron)"
+    )
+    parser.add_argument(
+        "--level",
+        choices=["auto", "scalar", "tensor"],
+        default="auto",
+        help="one node per number (scalar) or per tensor op (tensor); auto: the example's own",
+    )
+    parser.add_argument(
+        "--format", choices=list(FORMATS), default=None, help="file format (from -o, else svg)"
+    )
+    parser.add_argument("-o", "--output", default=None, help="file to write")
+    parser.add_argument(
+        "--highlight", metavar="LABEL", default=None, help="draw the paths to this node in red"
+    )
+    parser.add_argument(
+        "--values", action="store_true", help="tensor level: show the numbers of small tensors"
+    )
+    parser.add_argument("--rankdir", choices=["LR", "TB"], default="LR", help="flow direction")
+    parser.add_argument(
+        "--max-nodes",
+        type=int,
+        default=None,
+        help=f"refuse graphs with more nodes (default {MAX_NODES})",
+    )
+
+
+def run(args):
+    builders = EXAMPLES[args.example]
+    level = next(iter(builders)) if args.level == "auto" else args.level
+    if level not in builders:
+        raise UsageError(
+            f"graph: the {args.example} example is drawn at level {' or '.join(builders)} "
+            f"only (at level {level} it would have too many nodes to read)"
+        )
+    root = builders[level]()
+    output = args.output or _default_output(args.example, level, args.format, builders)
+    try:
+        picture_path(output, args.format)
+    except ValueError as error:
+        raise UsageError(f"graph: {error}") from None
+    highlight = _find_label(root, args.highlight) if args.highlight else None
+    max_nodes = MAX_NODES if args.max_nodes is None else args.max_nodes
+    try:
+        written = render_graph(
+            root,
+            output,
+            format=args.format,
+            rankdir=args.rankdir,
+            highlight=highlight,
+            values=args.values,
+            max_nodes=max_nodes,
+        )
+    except (ValueError, OSError) as error:
+        raise UsageError(f"graph: {error}") from None
+    print(written)
+    return 0
+
+
+def _default_output(example, level, format, builders):
+    own_level = level == next(iter(builders))
+    name = example if own_level else f"{example}-{level}"
+    return f"out/graph/{name}.{format or 'svg'}"
+
+
+def _find_label(root, label):
+    nodes = root.topological_order()
+    for node in nodes:
+        if node.label == label:
+            return node
+    for node in nodes:  # tensors that do not require grad (the input x) are children only
+        for child in node.children:
+            if child.label == label:
+                return child
+    labels = sorted({n.label for n in nodes if n.label})
+    raise UsageError(
+        f"graph: no node is labelled {label!r} in this example; labels: {', '.join(labels)}"
+    )
+
+
+# ---------------------------------------------------------------------- the examples
+
+
+def neuron_values():
+    """micrograd's neuron: o = tanh(x1*w1 + x2*w2 + b), on Values."""
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")  # chosen so that o comes out as 1/sqrt(2)
+    x1w1, x2w2 = x1 * w1, x2 * w2
+    s = x1w1 + x2w2
+    n = s + b
+    o = n.tanh()
+    x1w1.label, x2w2.label, s.label, n.label, o.label = "x1*w1", "x2*w2", "x1*w1 + x2*w2", "n", "o"
+    o.backward()
+    return o
+
+
+def neuron_tensors():
+    """The same neuron on Tensors: o = tanh(sum(x * w) + b)."""
+    x = Tensor([2.0, 0.0], label="x")
+    w = Tensor([-3.0, 1.0], requires_grad=True, label="w")
+    b = Tensor(6.8813735870195432, requires_grad=True, label="b")
+    o = ((x * w).sum() + b).tanh()
+    o.label = "o"
+    o.backward()
+    return o
+
+
+def _mlp_numbers():
+    """Seeded, rounded numbers for a 2 -> 3 -> 1 network: readable in the picture."""
+    rng = random.Random(0)
+
+    def numbers(n):
+        return [round(rng.uniform(-1, 1), 2) for _ in range(n)]
+
+    hidden_w, hidden_b, out_w, out_b = numbers(6), numbers(3), numbers(3), numbers(1)
+    return {
+        "x": [0.5, -1.0],
+        "hidden.weight": [hidden_w[0:3], hidden_w[3:6]],  # (2, 3): input i -> hidden j
+        "hidden.bias": hidden_b,
+        "out.weight": [[w] for w in out_w],  # (3, 1)
+        "out.bias": out_b,
+        "target": 1.0,
+    }
+
+
+def mlp_values():
+    """A 2 -> 3 -> 1 MLP with tanh, loss = (y - target)^2, on Values."""
+    p = _mlp_numbers()
+    x = [Value(v, label=f"x{i}") for i, v in enumerate(p["x"])]
+    hidden = []
+    for j in range(3):
+        s = Value(p["hidden.bias"][j], label=f"hidden.b{j}")
+        for i in range(2):
+            s = s + x[i] * Value(p["hidden.weight"][i][j], label=f"hidden.w{i}{j}")
+        h = s.tanh()
+        h.label = f"h{j}"
+        hidden.append(h)
+    s = Value(p["out.bias"][0], label="out.b")
+    for j in range(3):
+        s = s + hidden[j] * Value(p["out.weight"][j][0], label=f"out.w{j}")
+    y = s.tanh()
+    y.label = "y"
+    loss = (y - p["target"]) ** 2
+    loss.label = "loss"
+    loss.backward()
+    return loss
+
+
+class TinyMLP(nn.Module):
+    """hidden: Linear(2, 3) + tanh, out: Linear(3, 1) + tanh."""
+
+    def __init__(self):
+        self.hidden = nn.Linear(2, 3, rng=0)  # its numbers are replaced: see mlp_tensors
+        self.out = nn.Linear(3, 1, rng=0)
+
+    def forward(self, x):
+        return self.out(self.hidden(x).tanh()).tanh()
+
+
+def mlp_tensors():
+    """The same MLP with the same numbers, as nn.Linear layers on Tensors."""
+    p = _mlp_numbers()
+    model = TinyMLP()
+    model.load_state_dict({name: p[name] for name, _ in model.named_parameters()})
+    y = model(Tensor([p["x"]], label="x"))  # (1, 1)
+    loss = ((y - p["target"]) ** 2).sum()
+    loss.label = "loss"
+    loss.backward()
+    return loss
+
+
+def _head_numbers():
+    """The sentence as a (4, 3) matrix and a head's three (3, 3) weights, seeded."""
+    rng = random.Random(0)
+    x = [[round(rng.uniform(-1, 1), 2) for _ in range(3)] for _ in SENTENCE]
+    head = nn.AttentionHead(d_model=3, d_head=3, rng=rng)
+    weights = {name: getattr(head, name).weight.tolist() for name in ("w_q", "w_k", "w_v")}
+    return x, head, weights
+
+
+def attention_head_tensors():
+    """One attention head (nn.AttentionHead) on 4 words x 3 numbers; loss = mean(out^2)."""
+    x, head, _ = _head_numbers()
+    out = head(Tensor(x, label="x"))  # (4, 3)
+    loss = (out * out).mean()
+    loss.label = "loss"
+    loss.backward()
+    return loss
+
+
+def attention_head_values():
+    """The same head with the same numbers, one Value per number:
+    softmax(Q K^T / sqrt(d)) V, written out with loops."""
+    x_numbers, _, weights = _head_numbers()
+    x = [
+        [Value(v, label=f"{w}[{j}]") for j, v in enumerate(row)]
+        for w, row in zip(SENTENCE, x_numbers)
+    ]
+    w = {
+        name: [
+            [Value(v, label=f"{name}[{i}][{j}]") for j, v in enumerate(row)]
+            for i, row in enumerate(m)
+        ]
+        for name, m in weights.items()
+    }
+    q, k, v = (_matmul(x, w[name], name) for name in ("w_q", "w_k", "w_v"))
+    d = len(q[0])
+    k_t = [list(col) for col in zip(*k)]
+    scores = [[s / math.sqrt(d) for s in row] for row in _matmul(q, k_t, "")]
+    attention = [_softmax(row) for row in scores]
+    out = _matmul(attention, v, "")
+    total = _sum([o * o for row in out for o in row])
+    loss = total / (len(out) * d)
+    loss.label = "loss"
+    loss.backward()
+    return loss
+
+
+def _matmul(a, b, name):
+    """(n, m) @ (m, p) on lists of Values; labels the result entries when `name` is given."""
+    out = [
+        [_sum([a[i][t] * b[t][j] for t in range(len(b))]) for j in range(len(b[0]))]
+        for i in range(len(a))
+    ]
+    if name:
+        letter = name[-1]  # w_q -> q
+        for i, row in enumerate(out):
+            for j, value in enumerate(row):
+                value.label = f"{letter}[{i}][{j}]"
+    return out
+
+
+def _sum(values):
+    total = values[0]  # not sum(): it would start from a constant 0 node
+    for value in values[1:]:
+        total = total + value
+    return total
+
+
+def _softmax(row):
+    exps = [s.exp() for s in row]
+    total = _sum(exps)
+    return [e / total for e in exps]
+
+
+def multi_head_tensors():
+    """nn.MultiHeadAttention(d_model=4, 2 heads, causal) on 4 words; loss = mean(y^2)."""
+    rng = random.Random(0)
+    mha = nn.MultiHeadAttention(d_model=4, num_heads=2, causal=True, rng=rng)
+    x = Tensor([[round(rng.uniform(-1, 1), 2) for _ in range(4)] for _ in SENTENCE], label="x")
+    y = mha(x)  # (4, 4)
+    loss = (y * y).mean()
+    loss.label = "loss"
+    loss.backward()
+    return loss
+
+
+# name -> {level: builder}; the first level is the example's own (what --level auto draws).
+EXAMPLES = {
+    "neuron": {"scalar": neuron_values, "tensor": neuron_tensors},
+    "mlp": {"scalar": mlp_values, "tensor": mlp_tensors},
+    "attention-head": {"tensor": attention_head_tensors, "scalar": attention_head_values},
+    "multi-head": {"tensor": multi_head_tensors},
+}
