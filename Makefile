@@ -13,8 +13,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)  ## the main job (for now: the Value engine demo)
-	$(BIN)/python demos/01_value_and_backprop.py
+demo: $(STAMP)  ## the main job: attention stage by stage, printed and drawn
+	$(BIN)/tinygrad-attn walkthrough
 
 test: $(STAMP)  ## every check: lint, format, tests and doctests
 	$(BIN)/ruff check .

@@ -1,0 +1,397 @@
+"""The walkthrough: attention computed stage by stage, printed, checked and drawn.
+
+It follows the explanation from a sentence to multi-head attention and back through the
+gradients:
+
+1. a sentence becomes a matrix X: one row of numbers per word;
+2. Q, K and V are X seen through three weight matrices W_q, W_k, W_v;
+3. scores = Q K^T: how well each word's query matches each word's key, in this sentence;
+4. the scores are divided by sqrt(d_k), so they do not grow with the dimension;
+5. softmax turns each row into probabilities that sum to 1: the attention weights;
+6. weights @ V: each word's output is a weighted average of the values. That is one head;
+7. several heads do the same with their own weights, are concatenated and projected by W^O
+   back to the input's shape;
+8. a loss, its gradients for W_q, W_k, W_v and W_o, and a gradient check that proves them;
+   the single head is also computed on `Value`s, and both engines agree.
+
+`run()` prints every stage and writes one figure per stage. The numbers are seeded, so the
+same flags always give the same output.
+"""
+
+import math
+import os
+import random
+import shutil
+import tempfile
+
+from . import functional as F
+from . import nn
+from .gradcheck import gradcheck
+from .tensor import Tensor
+from .value import Value
+
+__all__ = ["DEFAULT_SENTENCE", "Walkthrough", "run", "format_matrix"]
+
+DEFAULT_SENTENCE = "I play with cats"
+
+
+def format_matrix(values, row_labels, col_labels, fmt="{:7.3f}", row_sums=False):
+    """A matrix as aligned text, rows and columns labelled.
+
+    >>> print(format_matrix([[1.0, 0.5], [0.25, 2.0]], ["I", "cats"], ["d0", "d1"]))
+             d0      d1
+    I      1.000   0.500
+    cats   0.250   2.000
+    """
+    cells = [[fmt.format(v) for v in row] for row in values]
+    if row_sums:
+        col_labels = list(col_labels) + ["| sum"]
+        cells = [row + ["| " + fmt.format(sum(r)).strip()] for row, r in zip(cells, values)]
+    width = max([len(c) for row in cells for c in row] + [len(c) for c in col_labels])
+    label_width = max(len(r) for r in row_labels)
+    lines = [" " * label_width + " " + " ".join(c.rjust(width) for c in col_labels)]
+    for label, row in zip(row_labels, cells):
+        lines.append(label.ljust(label_width) + " " + " ".join(c.rjust(width) for c in row))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+class Walkthrough:
+    """Every number of the walkthrough, computed once: `stages` in reading order, then the
+    gradients and checks. Printing and drawing read from here."""
+
+    def __init__(self, sentence=DEFAULT_SENTENCE, dim=3, heads=1, seed=0):
+        self.words = sentence.split()
+        self.dim, self.heads, self.seed = dim, heads, seed
+        self.d_head = dim // heads
+        self.stages = []  # (name, title, explanation, matrix, row labels, col labels, kind)
+        rng = random.Random(seed)
+        self._embed(rng)
+        self._single_head(rng)
+        self._multi_head(rng)
+        self._gradients()
+        self._two_engines()
+
+    def _stage(self, name, title, text, matrix, rows, cols, kind="matrix"):
+        self.stages.append((name, title, text, matrix, rows, cols, kind))
+
+    # ------------------------------------------------------------------ the stages
+
+    def _embed(self, rng):
+        T, d = len(self.words), self.dim
+        self.dims = [f"d{j}" for j in range(d)]
+        # Every word gets a vector of numbers. A trained model learns these (an embedding);
+        # here they are seeded random numbers, one row per word.
+        self.X = Tensor([[round(rng.uniform(-1, 1), 2) for _ in range(d)] for _ in range(T)])
+        self._stage(
+            "x",
+            f"X: the sentence as a matrix ({T} words x {d} numbers)",
+            "Each word becomes a row of numbers (its embedding).",
+            self.X.tolist(),
+            self.words,
+            self.dims,
+        )
+
+    def _single_head(self, rng):
+        d, words = self.dim, self.words
+        self.head = nn.AttentionHead(d, d, rng=rng)
+        _readable_weights(self.head, rng)
+        for name, w, role in (
+            ("w_q", self.head.w_q.weight, "what am I looking for?"),
+            ("w_k", self.head.w_k.weight, "where can I find it?"),
+            ("w_v", self.head.w_v.weight, "what is the actual content?"),
+        ):
+            self._stage(
+                name,
+                f"W_{name[-1]}: a learned weight matrix ({d} x {d})",
+                f"{name[-1].upper()} = X W_{name[-1]} asks: {role}",
+                w.tolist(),
+                self.dims,
+                self.dims,
+            )
+        q, k, v = self.head.w_q(self.X), self.head.w_k(self.X), self.head.w_v(self.X)
+        for name, t in (("q", q), ("k", k), ("v", v)):
+            self._stage(
+                name,
+                f"{name.upper()} = X W_{name}  ({len(words)} x {d})",
+                "The same words seen through a different matrix.",
+                t.tolist(),
+                words,
+                self.dims,
+            )
+        scores = q @ k.T  # (T, T): row = query word, column = key word
+        scaled = scores / math.sqrt(d)
+        weights = scaled.softmax(-1)
+        out = weights @ v
+        self._stage(
+            "scores",
+            "scores = Q K^T",
+            "Row i, column j: how well word i's query matches word j's key, in this sentence.",
+            scores.tolist(),
+            words,
+            words,
+        )
+        self._stage(
+            "scaled",
+            f"scaled scores = Q K^T / sqrt(d_k) = scores / {math.sqrt(d):.3f}",
+            "Dividing by sqrt(d_k) keeps the dot products from growing with the dimension.",
+            scaled.tolist(),
+            words,
+            words,
+        )
+        self._stage(
+            "weights",
+            "attention weights = softmax(scaled scores), row by row",
+            "Each row is now probabilities: positive, summing to 1.",
+            weights.tolist(),
+            words,
+            words,
+            kind="attention",
+        )
+        self._stage(
+            "head",
+            f"head = weights @ V  ({len(words)} x {d})",
+            "Each word's output is the weighted average of all the words' values.",
+            out.tolist(),
+            words,
+            self.dims,
+        )
+        self.single_head_output = out
+
+    def _multi_head(self, rng):
+        d, h, dh, words = self.dim, self.heads, self.d_head, self.words
+        self.mha = nn.MultiHeadAttention(d, h, rng=rng)
+        _readable_weights(self.mha, rng)
+        y = self.mha(self.X)  # (T, d)
+        weights = self.mha.attention  # (h, T, T)
+        q, k, v = self.mha.w_q(self.X), self.mha.w_k(self.X), self.mha.w_v(self.X)
+        heads = []
+        for i in range(h):
+            cols = list(range(i * dh, (i + 1) * dh))
+            # head i uses columns [i*d_head, (i+1)*d_head) of the projected Q, K and V
+            q_i, k_i, v_i = (_columns(t, cols) for t in (q, k, v))
+            w_i = F.softmax(q_i @ k_i.T / math.sqrt(dh))
+            head_i = w_i @ v_i
+            heads.append(head_i)
+            self._stage(
+                f"head{i + 1}_weights",
+                f"head {i + 1} of {h}: attention weights (its own d_head = {dh} columns)",
+                f"Head {i + 1} uses columns {i * dh}..{(i + 1) * dh - 1} of Q, K and V.",
+                weights[i].tolist(),
+                words,
+                words,
+                kind="attention",
+            )
+            self._stage(
+                f"head{i + 1}",
+                f"head {i + 1} = its weights @ its V  ({len(words)} x {dh})",
+                "One perspective on the sentence.",
+                head_i.tolist(),
+                words,
+                [f"d{j}" for j in cols],
+            )
+        concat = Tensor.cat(heads, axis=-1)
+        self._stage(
+            "concat",
+            f"Concat(head 1 .. head {h})  ({len(words)} x {d})",
+            "The heads side by side.",
+            concat.tolist(),
+            words,
+            self.dims,
+        )
+        self._stage(
+            "w_o",
+            f"W^O: the output projection ({d} x {d})",
+            "Mixes what the heads found.",
+            self.mha.w_o.weight.tolist(),
+            self.dims,
+            self.dims,
+        )
+        self._stage(
+            "output",
+            f"MultiHead(X) = Concat(heads) W^O  ({len(words)} x {d}, the input's shape)",
+            "Every word now carries information from the words it attended to.",
+            y.tolist(),
+            words,
+            self.dims,
+        )
+        self.output = y
+
+    def _gradients(self):
+        # A loss to learn from. Training would use a real task (see `tinygrad-attn train`);
+        # here a simple one: make each word's output close to its own input.
+        def loss_fn(*weights):
+            y = self.mha(self.X)
+            return ((y - self.X) ** 2).mean()
+
+        params = [
+            self.mha.w_q.weight,
+            self.mha.w_k.weight,
+            self.mha.w_v.weight,
+            self.mha.w_o.weight,
+        ]
+        self.mha.zero_grad()
+        self.loss = loss_fn()
+        self.loss.backward()
+        self.grads = {p.label: p.grad.tolist() for p in params}
+        self.check = gradcheck(loss_fn, params)
+
+    def _two_engines(self):
+        """The seed's single head again, on Values: one graph node per number."""
+        words, dims = self.words, self.dims
+        X = _value_matrix(self.X, "X", words, dims)
+        Wq, Wk, Wv = (
+            _value_matrix(layer.weight, name, dims, dims)
+            for name, layer in (
+                ("W_q", self.head.w_q),
+                ("W_k", self.head.w_k),
+                ("W_v", self.head.w_v),
+            )
+        )
+        Q, K, V = _matmul(X, Wq), _matmul(X, Wk), _matmul(X, Wv)
+        for name, M in (("Q", Q), ("K", K), ("V", V)):
+            for word, row in zip(words, M):
+                for dim, v in zip(dims, row):
+                    v.label = f"{name}[{word},{dim}]"
+        scale = 1.0 / math.sqrt(self.dim)
+        out = []
+        for i, q_row in enumerate(Q):
+            scores = [_dot(q_row, k_row) * scale for k_row in K]
+            for j, s in enumerate(scores):
+                s.label = f"score[{words[i]},{words[j]}]"
+            top = max(s.data for s in scores)  # a constant: softmax does not change
+            e = [(s - top).exp() for s in scores]
+            total = _sum(e)
+            weights = [x / total for x in e]
+            out.append(
+                [_sum([w * v_row[j] for w, v_row in zip(weights, V)]) for j in range(self.dim)]
+            )
+        self.value_output = out
+        # The graph to draw: one attention score, q(word 0) . k(last word) / sqrt(d_k), with
+        # its gradients: how it depends on every number of X, W_q and W_k that feeds it.
+        self.value_score = _dot(Q[0], K[-1]) * scale
+        self.value_score.label = f"score[{words[0]},{words[-1]}]"
+        self.value_score.backward()
+        tensor_rows = self.single_head_output.tolist()
+        self.engine_difference = max(
+            abs(v.data - t) for row_v, row_t in zip(out, tensor_rows) for v, t in zip(row_v, row_t)
+        )
+
+
+def _readable_weights(module, rng):
+    """Weights with two decimals in [-1, 1]: easy to follow by hand in the printed tables."""
+    for p in module.parameters():
+        p.data[:] = [round(rng.uniform(-1, 1), 2) for _ in p.data]
+
+
+def _columns(t, cols):
+    """Columns `cols` of a (T, d) tensor, as a (T, len(cols)) tensor."""
+    return t.T[cols].T
+
+
+def _value_matrix(t, name, row_labels, col_labels):
+    """A (rows, cols) Tensor as a grid of labelled leaf Values: X[I,d0], W_q[d0,d1], ..."""
+    return [
+        [Value(x, label=f"{name}[{r},{c}]") for x, c in zip(row, col_labels)]
+        for row, r in zip(t.tolist(), row_labels)
+    ]
+
+
+def _sum(values):
+    total = values[0]
+    for v in values[1:]:
+        total = total + v
+    return total
+
+
+def _dot(a, b):
+    return _sum([x * y for x, y in zip(a, b)])
+
+
+def _matmul(A, B):
+    cols = list(zip(*B))
+    return [[_dot(row, col) for col in cols] for row in A]
+
+
+# ---------------------------------------------------------------------- printing and drawing
+
+
+def report(w, echo=print):
+    """Print every stage of a Walkthrough."""
+    echo(
+        f'Sentence: "{" ".join(w.words)}"  ({len(w.words)} words, d_model = {w.dim}, '
+        f"{w.heads} head{'s' if w.heads > 1 else ''} of d_head = {w.d_head})"
+    )
+    for number, (_, title, text, matrix, rows, cols, kind) in enumerate(w.stages, 1):
+        echo("")
+        echo(f"[{number}] {title}")
+        echo(f"    {text}")
+        table = format_matrix(matrix, rows, cols, row_sums=(kind == "attention"))
+        echo("    " + table.replace("\n", "\n    "))
+    echo("")
+    echo(f"Learning: loss = mean((MultiHead(X) - X)^2) = {w.loss.item():.6f}")
+    for name, grad in w.grads.items():
+        echo(f"\n  d loss / d {name}:")
+        echo("    " + format_matrix(grad, w.dims, w.dims, fmt="{:9.5f}").replace("\n", "\n    "))
+    echo("")
+    echo("Gradient check (backward() against finite differences, every weight):")
+    echo("    " + str(w.check).replace("\n", "\n    "))
+    echo("")
+    echo(
+        f"Two engines, one answer: the single head on Values (one node per number) and on "
+        f"Tensors differ by at most {w.engine_difference:.1e}."
+    )
+
+
+def run(sentence=DEFAULT_SENTENCE, dim=3, heads=1, seed=0, out="out/walkthrough", echo=print):
+    """Compute, print and draw the walkthrough; returns the paths of the files written."""
+    w = Walkthrough(sentence, dim, heads, seed)
+    report(w, echo)
+    files = write_figures(w, out)
+    echo("")
+    echo(f"Figures written to {out}/:")
+    for path in files:
+        echo(f"  {path}")
+    return files
+
+
+def write_figures(w, out):
+    """One SVG per stage, plus the two computation graphs. Everything is drawn in a temporary
+    folder first and moved into `out` at the end, so a failure leaves nothing half-written."""
+    from .viz import render_graph
+    from .viz.figures import heatmap_svg, matrix_svg, write_svg
+
+    os.makedirs(out, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=".walkthrough-", dir=out)
+    names = []
+    try:
+        for number, (name, title, _, matrix, rows, cols, kind) in enumerate(w.stages, 1):
+            filename = f"{number:02d}_{name}.svg"
+            if kind == "attention":
+                svg = heatmap_svg(matrix, rows, cols, title=title)
+            else:
+                svg = matrix_svg(matrix, rows, cols, title=title)
+            write_svg(svg, os.path.join(staging, filename))
+            names.append(filename)
+        n = len(w.stages)
+        render_graph(
+            _single_head_value_graph(w),
+            os.path.join(staging, f"{n + 1:02d}_graph_score_scalar.svg"),
+            max_nodes=5000,
+        )
+        names.append(f"{n + 1:02d}_graph_score_scalar.svg")
+        w.mha.zero_grad()
+        loss = ((w.mha(w.X) - w.X) ** 2).mean()
+        loss.backward()
+        render_graph(loss, os.path.join(staging, f"{n + 2:02d}_graph_multi_head_tensor.svg"))
+        names.append(f"{n + 2:02d}_graph_multi_head_tensor.svg")
+        for name in names:
+            os.replace(os.path.join(staging, name), os.path.join(out, name))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return [os.path.join(out, name) for name in names]
+
+
+def _single_head_value_graph(w):
+    """The scalar graph of one attention score of the single head: every number that feeds
+    it, one node each (the whole head would be hundreds of nodes; see the tensor graph)."""
+    return w.value_score
