@@ -68,11 +68,10 @@ def cross_entropy(logits, targets):
                 f"(valid: 0..{classes - 1})"
             )
     logp = logits.reshape(rows, classes).log_softmax(-1)  # (rows, classes)
-    # pick each row's target: a one-hot mask keeps log p(target) and zeroes the rest
-    one_hot = Tensor._wrap(
-        [1.0 if c == t else 0.0 for t in ids for c in range(classes)], (rows, classes)
-    )
-    return -(logp * one_hot).sum() / rows
+    # pick each row's log p(target): row r's target sits at flat position r * classes + t.
+    # (Picking, not multiplying by a one-hot mask: 0 * -inf would be nan for a masked class.)
+    picked = logp.reshape(rows * classes)[[r * classes + t for r, t in enumerate(ids)]]
+    return -picked.sum() / rows
 
 
 def layer_norm(x, weight=None, bias=None, eps=1e-5):

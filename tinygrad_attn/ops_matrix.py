@@ -192,20 +192,19 @@ class MatrixOps:
             shape += (m,)
 
         def backward(g):
-            # C = A @ B  =>  dA = dC @ B^T  and  dB = A^T @ dC
+            # C = A @ B  =>  dA = dC @ B^T  and  dB = A^T @ dC, for each matrix of the batch
+            blocks = list(zip(a_blocks, b_blocks, range(0, len(g), nm)))  # starts in A, B, dC
             ga = gb = None
-            starts = zip(a_blocks, b_blocks, range(0, len(g), nm))
             if a.requires_grad:
                 pieces = []
-                for _, sb, sc in starts:
+                for _, sb, sc in blocks:
                     g_rows = [g[i : i + m] for i in range(sc, sc + nm, m)]  # rows of dC
                     b_rows = [B[p : p + m] for p in range(sb, sb + km, m)]  # = columns of B^T
                     pieces.append(_dot_all(g_rows, b_rows))
                 ga = _combine_blocks(pieces, a_blocks, len(A))
-                starts = zip(a_blocks, b_blocks, range(0, len(g), nm))
             if b.requires_grad:
                 pieces = []
-                for sa, _, sc in starts:
+                for sa, _, sc in blocks:
                     a_cols = [A[p : sa + nk : k] for p in range(sa, sa + k)]  # = rows of A^T
                     g_cols = [g[j : sc + nm : m] for j in range(sc, sc + m)]  # columns of dC
                     pieces.append(_dot_all(a_cols, g_cols))

@@ -83,18 +83,23 @@ class Adam(Optimizer):
             _check(b, name, low=0.0, high=1.0)
         _check(eps, "eps", low=0.0)
         self.betas, self.eps = (float(betas[0]), float(betas[1])), float(eps)
-        self.t = 0
+        self.t = 0  # step() calls so far
+        # steps each parameter has taken: one skipped for lack of a gradient does not count,
+        # so its bias correction starts at t = 1 when it first learns (as in PyTorch)
+        self.steps = [0] * len(self.params)
         self.m = [[0.0] * len(p.data) for p in self.params]
         self.v = [[0.0] * len(p.data) for p in self.params]
 
     def step(self):
         self.t += 1
         (b1, b2), eps, lr = self.betas, self.eps, self.lr
-        correction1, correction2 = 1.0 - b1**self.t, 1.0 - b2**self.t
         sqrt = math.sqrt
-        for p, m, v in zip(self.params, self.m, self.v):
+        for i, (p, m, v) in enumerate(zip(self.params, self.m, self.v)):
             if p.grad is None:
                 continue
+            self.steps[i] += 1
+            t = self.steps[i]
+            correction1, correction2 = 1.0 - b1**t, 1.0 - b2**t
             g = p.grad.data
             m[:] = [b1 * mi + (1.0 - b1) * gi for mi, gi in zip(m, g)]
             v[:] = [b2 * vi + (1.0 - b2) * gi * gi for vi, gi in zip(v, g)]
