@@ -117,3 +117,16 @@ def test_every_check_in_the_catalogue_passes():
     results = run_checks(seed=0)
     failed = [name for name, result in results if not result.ok]
     assert results and not failed
+
+
+def test_gradcheck_leaves_unchecked_weights_gradients_as_they_were():
+    from tinygrad_attn import Tensor, nn
+
+    layer = nn.Linear(3, 2, rng=0)
+    x = Tensor.randn(2, 3, rng=1, requires_grad=True)
+    assert gradcheck(lambda x: layer(x), [x]).ok
+    assert layer.weight.grad is None and layer.bias.grad is None and x.grad is None
+    w = Value(2.0, label="w")
+    w.grad = 5.0
+    assert gradcheck(lambda x: x * w, [Value(1.0)]).ok
+    assert w.grad == 5.0

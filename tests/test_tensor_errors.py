@@ -241,7 +241,7 @@ def test_unsupported_operands_are_a_type_error_naming_the_type(other):
 
 def test_matmul_with_a_number_suggests_multiplying():
     x = with_grad([1.0, 2.0])
-    expect_unchanged(ValueError, "use \\*", lambda: x @ 2.0, x)
+    expect_unchanged(TypeError, "use \\*", lambda: x @ 2.0, x)
     expect_unchanged(TypeError, "str", lambda: x @ "2", x)
 
 

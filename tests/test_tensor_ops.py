@@ -652,3 +652,24 @@ TENSOR_OPS = [
 def test_the_gradcheck_catalogue_has_a_check_for_every_tensor_op(op):
     names = [name for name, _, _ in all_checks(seed=0) if name.startswith("Tensor ")]
     assert any(op in name for name in names), f"no 'Tensor ...' check in checks.py uses {op!r}"
+
+
+def test_power_zero_is_flat_even_at_zero_like_pytorch():
+    x = Tensor([0.0, 2.0], requires_grad=True)
+    (x**0).sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0]
+    a = Tensor([0.0, 3.0], requires_grad=True)
+    b = Tensor([0.0, 0.0], requires_grad=True)
+    (a**b).sum().backward()
+    assert a.grad.tolist() == [0.0, 0.0]
+    assert b.grad.tolist() == [0.0, pytest.approx(math.log(3.0))]  # 3^b ln 3; 0 at 0^0
+
+
+def test_softmax_and_log_softmax_of_a_single_number():
+    assert Tensor(3.0).softmax().item() == 1.0
+    assert Tensor(3.0).log_softmax().item() == 0.0
+
+
+def test_an_axis_of_a_zero_d_tensor_says_it_has_none():
+    with pytest.raises(IndexError, match="0-d tensor"):
+        Tensor(1.0).sum(axis=0)

@@ -266,3 +266,12 @@ def test_unsupported_operand_names_the_type():
         Value(2.0) + "1"
     with pytest.raises(TypeError, match="list"):
         Value(2.0) * [1]
+
+
+def test_power_zero_is_flat_even_at_zero_like_pytorch():
+    x = Value(0.0)
+    (x**0).backward()
+    assert x.grad == 0.0
+    a, b = Value(0.0), Value(0.0)
+    (a**b).backward()
+    assert (a.grad, b.grad) == (0.0, 0.0)

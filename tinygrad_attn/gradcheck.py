@@ -116,12 +116,21 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
             "gradcheck found nothing to check: pass Values, or Tensors with requires_grad=True"
         )
     saved = [(slot.get(), slot.get_grad()) for slot in slots]
+    first = fn(*inputs)
+    # backward() also fills the gradients of leaves that are not checked (a layer's weights
+    # when only its input is checked): remember them too
+    leaves = _leaf_gradients(first)
     try:
-        outputs = _output_numbers(fn(*inputs))
+        outputs = _output_numbers(first)
         analytic = _analytic_jacobian(fn, inputs, slots, len(outputs))
         numeric = _numeric_jacobian(fn, inputs, slots, eps)
-    finally:
-        for slot, (data, grad) in zip(slots, saved):  # leave everything as it was
+    finally:  # leave everything as it was
+        for leaf, grad in leaves:
+            if isinstance(leaf, Tensor):
+                leaf._grad = grad  # (the raw gradient, as backward() stores it)
+            else:
+                leaf.grad = grad
+        for slot, (data, grad) in zip(slots, saved):
             slot.set(data)
             slot.set_grad(grad)
 
@@ -174,6 +183,18 @@ def _numeric_jacobian(fn, inputs, slots, eps):
         slot.set(x)
         columns.append([(p - m) / (2.0 * eps) for p, m in zip(plus, minus)])
     return [list(row) for row in zip(*columns)]  # transpose: rows are outputs
+
+
+def _leaf_gradients(out):
+    """[(leaf, its gradient now)] for every leaf of the graph that made `out`."""
+    roots = list(out) if isinstance(out, (list, tuple)) else [out]
+    leaves = {}
+    for root in roots:
+        if isinstance(root, (Value, Tensor)) and (isinstance(root, Value) or root.requires_grad):
+            for node in root.topological_order():
+                if not node.children:
+                    leaves[id(node)] = (node, node.grad if isinstance(node, Value) else node._grad)
+    return list(leaves.values())
 
 
 def _backward_from_output(out, j):

@@ -52,6 +52,9 @@ class Module:
     """
 
     def __setattr__(self, name, value):
+        if not isinstance(value, (Tensor, Module, list, tuple)):  # numbers, None, strings
+            object.__setattr__(self, name, value)
+            return
         # Name what is being attached, so pictures and messages can say "w_q.weight".
         path = self.__dict__.get("_path", "")
         full = f"{path}.{name}" if path else name
@@ -90,24 +93,21 @@ class Module:
 
     def named_parameters(self):
         """(dotted name, tensor) for every parameter, in the order they were attached."""
-        out, seen = [], set()
-        for name, value in vars(self).items():
-            if name.startswith("_"):
-                continue
-            for sub_name, p in _parameters_in(value, name):
-                if id(p) not in seen:  # a parameter shared by two layers is listed once
-                    seen.add(id(p))
-                    out.append((sub_name, p))
-        return out
+        return self._parameters(with_names=True)
 
     def parameters(self):
         """Every parameter (tensors with requires_grad=True), for an optimizer."""
-        return [p for _, p in self.named_parameters()]
+        return [p for _, p in self._parameters(with_names=False)]
+
+    def _parameters(self, with_names):
+        out = []
+        _collect_parameters(self, "", with_names, out, set())
+        return out
 
     def zero_grad(self):
         """Forget every parameter's gradient."""
         for p in self.parameters():
-            p.grad = None
+            p.zero_grad()
 
     # ------------------------------------------------------------------ saving and loading
 
@@ -176,21 +176,27 @@ class Module:
         return self
 
 
+_CONTAINERS = (Tensor, Module, list, tuple)  # where parameters can be found
+
+
 def _is_parameter(value):
     """A parameter is a leaf tensor that requires grad (a result such as `.attention` is not)."""
     return isinstance(value, Tensor) and value.requires_grad and not value.op
 
 
-def _parameters_in(value, name):
+def _collect_parameters(value, name, with_names, out, seen):
+    """Append (dotted name, parameter) for every parameter in `value` (a module, a list of
+    modules, a tensor), in the order they were attached; a shared one is listed once."""
     if isinstance(value, Tensor):
-        if _is_parameter(value):
-            yield name, value
-    elif isinstance(value, Module):
-        for sub, p in value.named_parameters():
-            yield f"{name}.{sub}", p
-    elif isinstance(value, (list, tuple)):
-        for i, item in enumerate(value):
-            yield from _parameters_in(item, f"{name}.{i}")
+        if _is_parameter(value) and id(value) not in seen:
+            seen.add(id(value))
+            out.append((name, value))
+        return
+    items = vars(value).items() if isinstance(value, Module) else enumerate(value)
+    for key, item in items:
+        if isinstance(item, _CONTAINERS) and not (isinstance(key, str) and key[0] == "_"):
+            path = (f"{name}.{key}" if name else str(key)) if with_names else None
+            _collect_parameters(item, path, with_names, out, seen)
 
 
 def _check_width(module, x, width):
@@ -309,8 +315,8 @@ class AttentionHead(Module):
         gen = random_generator(rng)
         self.d_model, self.d_head, self.causal = d_model, d_head, causal
         self.w_q = Linear(d_model, d_head, bias=False, rng=gen)  # Q: what am I looking for?
-        self.w_k = Linear(d_model, d_head, bias=False, rng=gen)  # K: what can I be found by?
-        self.w_v = Linear(d_model, d_head, bias=False, rng=gen)  # V: what do I pass on?
+        self.w_k = Linear(d_model, d_head, bias=False, rng=gen)  # K: where can I find it?
+        self.w_v = Linear(d_model, d_head, bias=False, rng=gen)  # V: what is the actual content?
         self.attention = None
 
     def forward(self, x, mask=None):

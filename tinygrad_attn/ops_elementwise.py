@@ -99,7 +99,7 @@ class ElementwiseOps:
             ga = gb = None
             if self.requires_grad:
                 powers = _pow_lists(a, [y - 1.0 for y in b])
-                ga = [gi * y * p for gi, y, p in zip(g, b, powers)]
+                ga = [gi * y * p if y != 0.0 else 0.0 for gi, y, p in zip(g, b, powers)]
             if other.requires_grad:
                 gb = [
                     0.0 if (x == 0.0 and y >= 0.0) else gi * o * _log(x)
@@ -117,6 +117,8 @@ class ElementwiseOps:
             # d(x^n)/dx = n * x^(n-1)
             if n == 2.0:
                 return ([2.0 * gi * v for gi, v in zip(g, x)],)
+            if n == 0.0:  # x^0 = 1 is flat, even at x = 0
+                return ([0.0] * len(x),)
             powers = _pow_lists(x, [n - 1.0] * len(x))
             return ([n * gi * p for gi, p in zip(g, powers)],)
 

@@ -156,10 +156,11 @@ def normalize_axis(axis, ndim, what="axis"):
     if isinstance(axis, bool) or not isinstance(axis, int):
         raise TypeError(f"{what} must be an int, got {type(axis).__name__} ({axis!r})")
     if not -ndim <= axis < ndim:
-        low, high = -max(ndim, 1), max(ndim, 1) - 1
+        if ndim == 0:
+            raise IndexError(f"{what} {axis}: a 0-d tensor (a single number) has no axes")
         raise IndexError(
             f"{what} {axis} is out of range for a tensor with {ndim} dimensions "
-            f"(expected {low}..{high})"
+            f"(expected {-ndim}..{ndim - 1})"
         )
     return axis % ndim
 

@@ -87,13 +87,15 @@ class Tensor(ElementwiseOps, MatrixOps, ShapeOps):
         constants (they do not require grad)."""
         if isinstance(x, Tensor):
             return x
-        if type(x) is float or type(x) is int:  # the common case, made cheap: a 0-d constant
+        if (type(x) is float or type(x) is int) and numbers:  # the common case, made cheap
             return autograd.init_tensor(Tensor.__new__(Tensor), [float(x)], ())
         if isinstance(x, (list, tuple)) or (
             numbers and isinstance(x, (int, float)) and not isinstance(x, bool)
         ):
             return Tensor(x)
-        allowed = "a Tensor, a number or a nested list" if numbers else "a Tensor or a nested list"
+        allowed = "a Tensor, a number or a nested list"
+        if not numbers:
+            allowed = "a Tensor or a nested list (to multiply by a number, use *)"
         raise TypeError(
             f"unsupported operand for {op}: Tensor and {type(x).__name__}; use {allowed}"
         )

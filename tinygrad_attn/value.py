@@ -151,7 +151,8 @@ class Value:
             # a ** n for a plain number n:  d(a^n)/da = n * a^(n-1)
             n = float(other)
             a = self.data
-            return Value._from_op(_pow(a, n), f"**{n:g}", self, n * _pow(a, n - 1.0))
+            da = n * _pow(a, n - 1.0) if n != 0.0 else 0.0  # x^0 = 1 is flat, even at x = 0
+            return Value._from_op(_pow(a, n), f"**{n:g}", self, da)
         if isinstance(other, Value):
             # a ** b for two Values: d(a^b)/da = b * a^(b-1), d(a^b)/db = a^b * ln(a)
             a, b = self.data, other.data
@@ -159,7 +160,8 @@ class Value:
             # At a = 0 with b >= 0 the ln(a) factor is -inf but a^b is 0 (or 1 at b = 0);
             # like PyTorch, take the limit, 0, instead of 0 * -inf = nan.
             db = 0.0 if (a == 0.0 and b >= 0.0) else out * _log(a)
-            return Value._from_op(out, "**", self, b * _pow(a, b - 1.0), other, db)
+            da = b * _pow(a, b - 1.0) if b != 0.0 else 0.0  # a^0 = 1 is flat in a
+            return Value._from_op(out, "**", self, da, other, db)
         raise TypeError(
             f"unsupported exponent type {type(other).__name__} ({other!r}); "
             "Value ** accepts an int, a float or a Value"
