@@ -1,0 +1,86 @@
+"""The benchmark suite runs, checks its engines agree, and prints its tables.
+
+Only tiny sizes and one call per engine (`--quick`): these tests say nothing about speed.
+"""
+
+import doctest
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # `benchmarks` lives beside the package, not inside it
+
+from benchmarks import __main__ as bench_main  # noqa: E402
+from benchmarks import attention_by_hand, bench_attention, timing  # noqa: E402
+
+
+def tables_in(text):
+    """The titles of the markdown tables printed (lines starting with '### ')."""
+    return [line[4:] for line in text.splitlines() if line.startswith("### ")]
+
+
+def test_quick_run_prints_one_table_per_workload_and_exits_zero():
+    run = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    titles = tables_in(run.stdout)
+    assert [t[:2] for t in titles] == ["A.", "B.", "C.", "D."]
+    assert "CPUs" in run.stdout.splitlines()[0]  # the header says where it ran
+    assert run.stdout.count("| target") == 4  # every table has a target column
+    assert "all" in run.stdout and "engines agree" in run.stdout
+
+
+def test_only_runs_the_named_workloads_given_as_list_or_repeated(capsys):
+    assert bench_main.main(["--quick", "--only", "softmax,matmul"]) == 0
+    assert [t[:2] for t in tables_in(capsys.readouterr().out)] == ["C.", "D."]
+    assert bench_main.main(["--quick", "--only", "softmax", "--only", "value"]) == 0
+    assert [t[:2] for t in tables_in(capsys.readouterr().out)] == ["A.", "D."]
+
+
+def test_unknown_workload_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        bench_main.main(["--only", "nonsense"])
+    assert exit_info.value.code == 2
+    assert "unknown workload nonsense" in capsys.readouterr().err
+
+
+def test_rounds_below_one_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        bench_main.main(["--rounds", "0"])
+    assert exit_info.value.code == 2
+    assert "--rounds" in capsys.readouterr().err
+
+
+def test_engines_that_disagree_stop_the_run_with_exit_status_1(monkeypatch, capsys):
+    def off_by_a_little(x, weights, heads):
+        step, grads = attention_by_hand_engine(x, weights, heads)
+        return (lambda: step() + 1e-6), grads
+
+    attention_by_hand_engine = bench_attention.ENGINES["by_hand"]
+    monkeypatch.setitem(bench_attention.ENGINES, "by_hand", off_by_a_little)
+    assert bench_main.main(["--quick", "--only", "attention"]) == 1
+    captured = capsys.readouterr()
+    assert "disagree" in captured.err
+    assert not tables_in(captured.out)  # nothing was timed
+
+
+def test_quick_run_judges_no_target(capsys):
+    assert bench_main.main(["--quick", "--only", "softmax"]) == 0
+    out = capsys.readouterr().out
+    assert "n/a (--quick)" in out
+    assert "PASS" not in out and "MISS" not in out
+
+
+@pytest.mark.parametrize("module", [timing, attention_by_hand], ids=lambda m: m.__name__)
+def test_examples_in_docstrings_hold(module):
+    result = doctest.testmod(module)
+    assert result.attempted > 0
+    assert result.failed == 0
