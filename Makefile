@@ -29,7 +29,7 @@ format: $(STAMP)  ## rewrite files in the house format
 	$(BIN)/ruff format .
 
 docs: $(STAMP)  ## regenerate every figure in docs/assets from the code
-	$(BIN)/python -m tinygrad_attn.docs_figures
+	$(BIN)/python docs/make_figures.py
 
 bench: $(STAMP)  ## speed and memory tables (micrograd is installed for comparison)
 	-$(BIN)/python -m pip install --quiet --disable-pip-version-check micrograd
