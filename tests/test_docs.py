@@ -1,0 +1,71 @@
+"""The docs say what the code does: figures come from the code, excerpts match the source."""
+
+import importlib.util
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+DOCS = ROOT / "docs"
+PAGES = sorted(DOCS.glob("*.md"))
+IMAGE = re.compile(r"!\[[^\]]*\]\(([^)]+)\)")
+LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)#]+)(#[^)]*)?\)")
+EXCERPT = re.compile(r"<!-- source: (\S+) -->\n```python\n(.*?)```", re.S)
+
+
+def load_make_figures():
+    spec = importlib.util.spec_from_file_location("make_figures", DOCS / "make_figures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_docs_pages_exist_in_reading_order():
+    names = [p.name for p in PAGES]
+    assert "README.md" in names
+    numbered = [n for n in names if n[:2].isdigit()]
+    assert numbered == sorted(numbered) and len(numbered) >= 7
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+def test_every_image_and_link_in_the_docs_exists(page):
+    text = page.read_text()
+    for target in IMAGE.findall(text):
+        assert (page.parent / target).is_file(), f"{page.name}: missing image {target}"
+    for target, _ in LINK.findall(text):
+        if target.startswith(("http://", "https://")):
+            continue
+        assert (page.parent / target).exists(), f"{page.name}: broken link {target}"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+def test_code_excerpts_in_the_docs_match_the_source(page):
+    for path, block in EXCERPT.findall(page.read_text()):
+        source_lines = [line.strip() for line in (ROOT / path).read_text().splitlines()]
+        excerpt = [line.strip() for line in block.splitlines() if line.strip()]
+        joined = "\n".join(source_lines)
+        assert "\n".join(excerpt) in joined, f"{page.name}: excerpt from {path} drifted:\n{block}"
+
+
+def test_every_figure_in_docs_assets_is_made_by_make_figures():
+    make_figures = load_make_figures()
+    produced = set(make_figures.figure_names())
+    committed = {p.name for p in (DOCS / "assets").iterdir()}
+    assert committed <= produced, f"not made by docs/make_figures.py: {committed - produced}"
+    referenced = {Path(t).name for p in PAGES for t in IMAGE.findall(p.read_text())}
+    assert referenced <= committed
+
+
+def test_regenerated_figures_are_identical_to_the_committed_ones(tmp_path):
+    make_figures = load_make_figures()
+    written = make_figures.quick_figures(str(tmp_path))
+    assert written
+    for path in written:
+        name = os.path.basename(path)
+        committed = DOCS / "assets" / name
+        assert committed.is_file(), f"{name} is not committed: run make docs"
+        assert Path(path).read_bytes() == committed.read_bytes(), (
+            f"docs/assets/{name} differs from what the code draws now: run make docs"
+        )
