@@ -14,8 +14,10 @@ The switches below change what `record` does:
 """
 
 import itertools
-import sys
 from operator import add, attrgetter
+
+from . import value
+from .value import _user_site, anomaly_advice
 
 __all__ = ["no_grad", "scope", "detect_anomaly", "record", "backward", "topological_order"]
 
@@ -65,6 +67,8 @@ class scope:
     _counter = itertools.count()
 
     def __init__(self, label):
+        if not isinstance(label, str):
+            raise TypeError(f"scope: label must be a str, got {type(label).__name__}")
         self.label = label
 
     def __enter__(self):
@@ -79,7 +83,9 @@ class scope:
 class detect_anomaly:
     """Inside `with detect_anomaly():` an op whose forward or backward pass produces nan
     raises a RuntimeError naming the op, its input shapes, and the file and line that
-    created it. Run both the forward pass and `backward()` inside it.
+    created it. Run both the forward pass and `backward()` inside it. It works for Tensors
+    and for Values (for a Value the message gives its input values instead of shapes).
+    A backward pass that stops this way leaves every `.grad` as it was.
 
     >>> from tinygrad_attn import Tensor
     >>> with detect_anomaly():
@@ -93,10 +99,12 @@ class detect_anomaly:
     def __enter__(self):
         self._saved = _state.anomaly
         _state.anomaly = True
+        value.set_anomaly_checks(True)
         return self
 
     def __exit__(self, *exc):
         _state.anomaly = self._saved
+        value.set_anomaly_checks(self._saved)
 
 
 # ---------------------------------------------------------------------- recording an op
@@ -173,28 +181,36 @@ def backward(root, seed):
     """Apply the chain rule from `root` (whose gradient is the flat list `seed`) back to the
     leaves, adding each tensor's gradient into its `.grad`."""
     check_nan = _state.anomaly
+    if check_nan and _has_nan(seed):
+        raise RuntimeError(
+            f"detect_anomaly: the gradient given to backward() holds nan (output shape "
+            f"{root.shape}); pass a gradient of finite numbers"
+        )
     grads = {root: seed}  # this call's gradient of each tensor, built up as we go
+    done = []  # (tensor, its gradient from this call), stored in .grad once the walk is over
     for node in reversed(topological_order(root)):  # each node after all nodes that use it
         g = grads.pop(node, None)
         if g is None:
             continue
-        # Gradients accumulate across calls, as in PyTorch. The plain list is stored; the
-        # `.grad` property wraps it in a Tensor when someone looks. Gradient lists are never
-        # changed in place, so several tensors may share one.
-        before = node._grad
-        if before is None:
-            node._grad = g
-        else:
-            node._grad = _add(before if type(before) is list else before.data, g)
+        done.append((node, g))
         if node._backward is None:
             continue  # a leaf: nothing further back
         for child, child_grad in zip(node.children, node._backward(g)):
             if child_grad is None or not child.requires_grad:
                 continue
             if check_nan and _has_nan(child_grad):
-                _anomaly_error(node, "backward")
+                _anomaly_error(node, "backward")  # nothing has been stored in .grad yet
             before = grads.get(child)
             grads[child] = child_grad if before is None else _add(before, child_grad)
+    # Gradients accumulate across calls, as in PyTorch. The plain list is stored; the `.grad`
+    # property wraps it in a Tensor when someone looks. Gradient lists are never changed in
+    # place, so several tensors may share one.
+    for node, g in done:
+        before = node._grad
+        if before is None:
+            node._grad = g
+        else:
+            node._grad = _add(before if type(before) is list else before.data, g)
 
 
 def _add(a, b):
@@ -208,28 +224,10 @@ def _has_nan(data):
     return any(x != x for x in data)
 
 
-_PACKAGE_DIR = __file__.replace("\\", "/").rsplit("/", 1)[0] + "/"
-
-
-def _user_site():
-    """(file, line) of the first caller outside this package: where the user made the op."""
-    frame = sys._getframe(2)
-    while frame is not None and frame.f_code.co_filename.replace("\\", "/").startswith(
-        _PACKAGE_DIR
-    ):
-        frame = frame.f_back
-    if frame is None:
-        return None
-    return frame.f_code.co_filename, frame.f_lineno
-
-
 def _anomaly_error(node, phase):
     inputs = ", ".join(str(c.shape) for c in node.children) or "none"
     nan_inputs = phase == "forward" and any(_has_nan(c.data) for c in node.children)
-    site = getattr(node, "_site", None)
-    where = f"{site[0]}:{site[1]}" if site else "an unknown place"
-    cause = " (its inputs already held nan)" if nan_inputs else ""
     raise RuntimeError(
-        f"detect_anomaly: {node.op!r} produced nan in its {phase} pass{cause}; input shapes "
-        f"{inputs}; the op was created at {where}"
+        f"detect_anomaly: {node.op!r} produced nan in its {phase} pass; input shapes {inputs}; "
+        + anomaly_advice(getattr(node, "_site", None), phase, nan_inputs)
     )

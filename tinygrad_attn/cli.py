@@ -7,6 +7,7 @@ runtime failures with 1, and a traceback is shown only with `--debug`.
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 
@@ -58,10 +59,13 @@ def main(argv=None):
     debug = "--debug" in argv
     try:
         parser = build_parser()
-        args = parser.parse_args(argv)
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as done:  # --help printed the help: that is all
+            return done.code or 0
         if args.command is None:
-            parser.print_help(sys.stderr)
-            return 2
+            commands = ", ".join(name for name, _ in _command_modules())
+            raise UsageError(f"tinygrad-attn: choose a command: {commands} (see --help)")
         return args.func(args)
     except UsageError as error:
         if debug:
@@ -71,9 +75,23 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # whoever read our output stopped (`| head`): stop quietly
+        _silence_stdout()
+        return 1
     except Exception as error:  # a runtime failure: one line unless --debug
         if debug:
             raise
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        if not isinstance(error, (OSError, RuntimeError, ValueError, TypeError, IndexError)):
+            message = f"{type(error).__name__}: {message} (--debug shows where)"  # a bug
         print(f"error: {message}", file=sys.stderr)
         return 1
+
+
+def _silence_stdout():
+    """Point stdout at devnull, so that Python's final flush of it cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout is not a real file (tests)
+        pass

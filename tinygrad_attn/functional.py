@@ -33,11 +33,13 @@ def softmax(x, axis=-1):
     >>> [round(p, 3) for p in softmax(Tensor([0.0, 0.0, math.log(2)])).tolist()]
     [0.25, 0.25, 0.5]
     """
+    _need_tensor(x, "softmax", "x")
     return x.softmax(axis)
 
 
 def log_softmax(x, axis=-1):
     """log(softmax(x)) along `axis`, computed stably."""
+    _need_tensor(x, "log_softmax", "x")
     return x.log_softmax(axis)
 
 
@@ -50,8 +52,7 @@ def cross_entropy(logits, targets):
     >>> round(loss.item(), 4)      # -log(e^2 / (e^2 + 1))
     0.1269
     """
-    if not isinstance(logits, Tensor):
-        raise TypeError(f"cross_entropy: logits must be a Tensor, got {type(logits).__name__}")
+    _need_tensor(logits, "cross_entropy", "logits")
     if logits.ndim < 1:
         raise ValueError("cross_entropy: logits need a class axis, got a 0-d tensor")
     classes = logits.shape[-1]
@@ -59,7 +60,8 @@ def cross_entropy(logits, targets):
     rows = len(logits.data) // classes if classes else 0
     if len(ids) != rows:
         raise ValueError(
-            f"cross_entropy: {rows} rows of logits (shape {logits.shape}) but {len(ids)} targets"
+            f"cross_entropy: {rows} rows of logits (shape {logits.shape}) but {len(ids)} "
+            f"targets; give one target per row"
         )
     for t in ids:
         if not 0 <= t < classes:
@@ -81,6 +83,7 @@ def layer_norm(x, weight=None, bias=None, eps=1e-5):
     >>> [round(v, 3) for v in layer_norm(Tensor([1.0, 2.0, 3.0])).tolist()]
     [-1.225, 0.0, 1.225]
     """
+    _check_layer_norm(x, weight, bias, eps)
     mean = x.mean(axis=-1, keepdims=True)
     centered = x - mean
     var = (centered * centered).mean(axis=-1, keepdims=True)  # the biased variance, as PyTorch
@@ -105,8 +108,7 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
     [1.0, 0.0]
     """
     for name, t in (("q", q), ("k", k), ("v", v)):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"attention: {name} must be a Tensor, got {type(t).__name__}")
+        _need_tensor(t, "attention", name)
         if t.ndim < 2:
             raise ValueError(f"attention: {name} needs shape (..., T, d), got {t.shape}")
     if q.shape[-1] != k.shape[-1]:
@@ -188,6 +190,35 @@ def _blocked_positions(mask, causal, scores_shape):
             merged = blocked + not_allowed
             blocked = Tensor._wrap([1.0 if b else 0.0 for b in merged.data], merged.shape)
     return blocked
+
+
+def _need_tensor(x, function, name):
+    if not isinstance(x, Tensor):
+        raise TypeError(
+            f"{function}: {name} must be a Tensor, got {type(x).__name__}; wrap it: Tensor({name})"
+        )
+
+
+def _check_eps(eps, function):
+    """eps keeps a division away from 0: a finite number >= 0."""
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)):
+        raise TypeError(f"{function}: eps must be a number, got {type(eps).__name__}")
+    if not 0.0 <= eps < math.inf:
+        raise ValueError(f"{function}: eps must be a finite number >= 0 (e.g. 1e-5), got {eps}")
+
+
+def _check_layer_norm(x, weight, bias, eps):
+    _need_tensor(x, "layer_norm", "x")
+    if x.ndim == 0:
+        raise ValueError("layer_norm: x needs an axis to normalise (the last), got a 0-d tensor")
+    _check_eps(eps, "layer_norm")
+    for name, p in (("weight", weight), ("bias", bias)):
+        shape = () if p is None else p.shape if isinstance(p, Tensor) else Tensor(p).shape
+        if not _broadcasts_to(shape, x.shape[-1:]):
+            raise ValueError(
+                f"layer_norm: {name} of shape {shape} does not fit inputs of shape {x.shape}; "
+                f"it needs one number per entry of the last axis ({x.shape[-1]})"
+            )
 
 
 def _broadcasts_to(shape, target):

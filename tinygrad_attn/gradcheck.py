@@ -107,6 +107,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
     >>> gradcheck(lambda x: x * Value(x.data), [x]).ok
     False
     """
+    _check_arguments(fn, inputs, eps, atol, rtol)
     if isinstance(inputs, (Value, Tensor)):
         inputs = [inputs]
     inputs = list(inputs)
@@ -122,6 +123,11 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
     leaves = _leaf_gradients(first)
     try:
         outputs = _output_numbers(first)
+        if isinstance(first, Tensor) and not first.requires_grad:
+            raise RuntimeError(
+                "gradcheck: fn's output does not require grad, so backward() cannot reach the "
+                "inputs; compute it from the inputs, outside no_grad() and without .detach()"
+            )
         analytic = _analytic_jacobian(fn, inputs, slots, len(outputs))
         numeric = _numeric_jacobian(fn, inputs, slots, eps)
     finally:  # leave everything as it was
@@ -153,6 +159,23 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
                 }
             )
     return GradcheckResult(rows, atol, rtol)
+
+
+def _check_arguments(fn, inputs, eps, atol, rtol):
+    if not callable(fn):
+        raise TypeError(f"gradcheck: fn must be a function, got {type(fn).__name__}")
+    if not isinstance(inputs, (Value, Tensor)) and not hasattr(inputs, "__iter__"):
+        raise TypeError(
+            f"gradcheck: inputs must be a Value, a Tensor or a list of them, got "
+            f"{type(inputs).__name__}"
+        )
+    for name, x in (("eps", eps), ("atol", atol), ("rtol", rtol)):
+        if isinstance(x, bool) or not isinstance(x, (int, float)):
+            raise TypeError(f"gradcheck: {name} must be a number, got {type(x).__name__}")
+        if not 0.0 <= x < math.inf:
+            raise ValueError(f"gradcheck: {name} must be finite and >= 0, got {x}")
+    if eps == 0.0:
+        raise ValueError("gradcheck: eps is the step of the differences, it must be > 0 (1e-6)")
 
 
 # ---------------------------------------------------------------------- the Jacobians

@@ -127,7 +127,7 @@ class Module:
         if missing:
             problems.append("missing: " + ", ".join(missing))
         if extra:
-            problems.append("unexpected: " + ", ".join(extra))
+            problems.append("unexpected: " + ", ".join(map(str, extra)))
         for name, p in params.items():
             if name not in state:
                 continue
@@ -151,7 +151,7 @@ class Module:
     def save(self, path):
         """Write the parameters to a JSON file (never pickle: loading runs no code)."""
         payload = {"format": _FORMAT, "model": type(self).__name__, "state": self.state_dict()}
-        tmp = f"{path}.tmp"
+        tmp = f"{os.fspath(path)}.tmp"  # (os.fspath: a TypeError for None, before any file)
         with open(tmp, "w", encoding="utf-8") as f:
             json.dump(payload, f)
         os.replace(tmp, path)  # all or nothing: no half-written file
@@ -167,12 +167,18 @@ class Module:
             raise ValueError(
                 f"{path} is not a tinygrad_attn weights file (not JSON: {error})"
             ) from None
-        if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
+        ours = isinstance(payload, dict) and payload.get("format") == _FORMAT
+        if not ours or not isinstance(payload.get("state"), dict):
             raise ValueError(
-                f"{path} is not a tinygrad_attn weights file (no '{_FORMAT}' marker); write "
-                f"one with module.save(path)"
+                f"{path} is not a tinygrad_attn weights file (no '{_FORMAT}' marker and state); "
+                f"write one with module.save(path)"
             )
-        self.load_state_dict(payload.get("state"))
+        saved, mine = payload.get("model"), type(self).__name__
+        if saved != mine:
+            raise ValueError(
+                f"{path} holds a {saved}'s weights, not a {mine}'s; load it into a {saved}"
+            )
+        self.load_state_dict(payload["state"])
         return self
 
 
@@ -292,6 +298,7 @@ class LayerNorm(Module):
 
     def __init__(self, dim, eps=1e-5):
         _positive(dim=dim)
+        F._check_eps(eps, "LayerNorm")
         self.dim, self.eps = dim, eps
         self.weight = _parameter(Tensor.ones(dim))
         self.bias = _parameter(Tensor.zeros(dim))
@@ -383,6 +390,7 @@ class FeedForward(Module):
 
     def __init__(self, d_model, d_hidden=None, rng=None):
         d_hidden = 4 * d_model if d_hidden is None else d_hidden
+        _positive(d_model=d_model, d_hidden=d_hidden)
         gen = random_generator(rng)
         self.up = Linear(d_model, d_hidden, rng=gen)
         self.down = Linear(d_hidden, d_model, rng=gen)
@@ -400,6 +408,7 @@ class TransformerBlock(Module):
     """
 
     def __init__(self, d_model, num_heads, d_hidden=None, causal=True, rng=None):
+        _positive(d_model=d_model, num_heads=num_heads)
         gen = random_generator(rng)
         self.norm1 = LayerNorm(d_model)
         self.attn = MultiHeadAttention(d_model, num_heads, causal=causal, rng=gen)
@@ -440,7 +449,8 @@ class TinyTransformer(Module):
         positions="learned",
         rng=None,
     ):
-        _positive(vocab_size=vocab_size, max_len=max_len, num_layers=num_layers)
+        _positive(vocab_size=vocab_size, d_model=d_model, num_heads=num_heads)
+        _positive(num_layers=num_layers, max_len=max_len)
         if positions not in ("learned", "sinusoidal"):
             raise ValueError(f"positions must be 'learned' or 'sinusoidal', got {positions!r}")
         gen = random_generator(rng)

@@ -22,7 +22,7 @@ from operator import add, mul, neg, sub, truediv
 
 from .autograd import record
 from .shapes import broadcast_index, broadcast_shape, numel, tiled_size
-from .value import _div, _exp, _log, _pow, _sigmoid
+from .value import _div, _exp, _float, _log, _pow, _sigmoid
 
 __all__ = ["ElementwiseOps"]
 
@@ -85,7 +85,7 @@ class ElementwiseOps:
 
     def __pow__(self, other):
         if isinstance(other, (int, float)) and not isinstance(other, bool):
-            return self._pow_number(float(other))
+            return self._pow_number(_float(other))
         if not isinstance(other, type(self)):
             raise TypeError(
                 f"unsupported exponent type {type(other).__name__} ({other!r}); "
@@ -220,7 +220,7 @@ class ElementwiseOps:
             )
         n = len(self.data)
         filled = [v != 0.0 for v in _gather(m.data, broadcast_index(m.shape, self.shape), n)]
-        value = float(value)
+        value = _float(value)
         out = [value if f else x for x, f in zip(self.data, filled)]
 
         def backward(g):

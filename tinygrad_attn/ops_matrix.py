@@ -63,7 +63,7 @@ class MatrixOps:
 
     def max(self, axis=None, keepdims=False):
         """The largest number along `axis`. Its gradient goes to the first position holding
-        the maximum, as with `torch.max(x, dim)`.
+        the maximum, as with `torch.max(x, dim)`. A nan anywhere in a group makes its max nan.
 
         >>> from tinygrad_attn import Tensor
         >>> Tensor([[1, 5, 2], [7, 0, 3]]).max(axis=1).tolist()
@@ -71,8 +71,14 @@ class MatrixOps:
         """
         axes = normalize_axes(axis, len(self.shape))
         if any(self.shape[d] == 0 for d in axes):
-            raise ValueError(f"max(): an axis of size 0 in shape {self.shape}: nothing to compare")
-        data, kept = _reduce(self.data, self.shape, axes, _max_axis, max)
+            raise ValueError(
+                f"max(): an axis of size 0 in shape {self.shape}: nothing to compare; take the "
+                f"max over axes that hold numbers"
+            )
+        if any(map(math.isnan, self.data)):  # Python's max() may skip a nan: keep it, as IEEE
+            data, kept = _reduce(self.data, self.shape, axes, _nan_max_axis, _nan_max)
+        else:
+            data, kept = _reduce(self.data, self.shape, axes, _max_axis, max)
         shape = kept if keepdims else _drop_axes(self.shape, axes)
         x = self.data
 
@@ -82,7 +88,7 @@ class MatrixOps:
             grad = [0.0] * len(x)
             routed = [False] * len(data)
             for i, (v, j) in enumerate(zip(x, group)):
-                if not routed[j] and v == data[j]:
+                if not routed[j] and (v == data[j] or v != v):  # v != v: the group's nan
                     grad[i] = g[j]
                     routed[j] = True
             return (grad,)
@@ -146,6 +152,8 @@ class MatrixOps:
         """
         if not self.shape:  # a single number: its own row
             axis = None
+        if not self.data:  # no numbers (an axis of size 0): nothing to normalise
+            return self + 0.0
         # Subtracting the row's maximum changes nothing (it cancels out), so it is treated as
         # a constant: it is only there to keep exp() from overflowing.
         shifted = self - self.max(axis=axis, keepdims=True).detach()
@@ -172,7 +180,10 @@ class MatrixOps:
         n, k = a_shape[-2:]
         k2, m = b_shape[-2:]
         if k != k2:
-            raise ValueError(f"matmul: {a.shape} @ {b.shape}: inner sizes {k} and {k2} differ")
+            raise ValueError(
+                f"matmul: {a.shape} @ {b.shape}: inner sizes {k} and {k2} differ; the left's "
+                f"last size must equal the right's second-to-last (transpose one of them?)"
+            )
         batch = a_shape[:-2]
         if len(b_shape) == 2:
             # One matrix on the right (x @ W in every Linear): a batch of A's matrices is one
@@ -186,17 +197,19 @@ class MatrixOps:
             b_blocks = _block_starts(b_shape[:-2], batch, k * m)
         A, B = a.data, b.data
         nk, km, nm = n_rows * k, k * m, n_rows * m
+        shape = batch
+        if len(a.shape) > 1:
+            shape += (n,)
+        if len(b.shape) > 1:
+            shape += (m,)
+        if not (n_rows and k and m and a_blocks):  # an axis of size 0: every sum is empty
+            return record([0.0] * numel(shape), shape, "matmul", (a, b), _zero_grads(A, B))
 
         out = []
         for sa, sb in zip(a_blocks, b_blocks):
             rows = [A[i : i + k] for i in range(sa, sa + nk, k)]  # rows of A
             cols = [B[j : sb + km : m] for j in range(sb, sb + m)]  # columns of B
             out += _dot_all(rows, cols)  # C[i, j] = row i of A . column j of B
-        shape = batch
-        if len(a.shape) > 1:
-            shape += (n,)
-        if len(b.shape) > 1:
-            shape += (m,)
 
         def backward(g):
             # C = A @ B  =>  dA = dC @ B^T  and  dB = A^T @ dC, for each matrix of the batch
@@ -250,13 +263,22 @@ def _sum_axis(data, shape, ax):
     return out, shape[:ax] + (1,) + shape[ax + 1 :]
 
 
-def _max_axis(data, shape, ax):
+def _max_axis(data, shape, ax, top=max):
     outer, n, inner = reduce_layout(shape, ax)
     span = n * inner
     out = [
-        max(data[o * span + i : (o + 1) * span : inner]) for o in range(outer) for i in range(inner)
+        top(data[o * span + i : (o + 1) * span : inner]) for o in range(outer) for i in range(inner)
     ]
     return out, shape[:ax] + (1,) + shape[ax + 1 :]
+
+
+def _nan_max(numbers):
+    """max() that gives nan when any number is nan (Python's keeps or drops it by position)."""
+    return math.nan if any(map(math.isnan, numbers)) else max(numbers)
+
+
+def _nan_max_axis(data, shape, ax):
+    return _max_axis(data, shape, ax, _nan_max)
 
 
 def _drop_axes(shape, axes):
@@ -272,6 +294,12 @@ def _block_starts(batch_shape, batch, size):
     if index is None:  # no broadcasting: block b is the b-th matrix
         index = range(numel(batch))
     return [i * size for i in index]
+
+
+def _zero_grads(A, B):
+    """The backward pass of a product with an axis of size 0: C holds no number that A or B
+    contributed to (or only empty sums), so their gradients are 0."""
+    return lambda g: ([0.0] * len(A), [0.0] * len(B))
 
 
 def _combine_blocks(pieces, starts, length):

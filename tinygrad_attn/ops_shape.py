@@ -24,6 +24,8 @@ class ShapeOps:
         """
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = shape[0]
+        if not all(isinstance(size, int) for size in shape):  # (before the cached lookup)
+            raise TypeError(f"reshape: sizes must be ints, got {tuple(shape)}")
         new_shape = reshape_target(self.shape, tuple(shape))
         # the flat row-major order is unchanged, so the gradient flows back as it is
         return record(list(self.data), new_shape, "reshape", (self,), _same_grad)
@@ -36,7 +38,10 @@ class ShapeOps:
         [[1.0, 4.0], [2.0, 5.0], [3.0, 6.0]]
         """
         if len(self.shape) < 2:
-            raise ValueError(f"transpose: needs at least 2 axes, got shape {self.shape}")
+            raise ValueError(
+                f"transpose: needs at least 2 axes, got shape {self.shape}; a vector is its own "
+                f"transpose (x.T returns it), x.reshape(1, -1) makes it a row"
+            )
         d0 = normalize_axis(dim0, len(self.shape), "dim0")
         d1 = normalize_axis(dim1, len(self.shape), "dim1")
         shape = list(self.shape)
@@ -112,7 +117,9 @@ class ShapeOps:
         >>> [p.tolist() for p in Tensor([[1, 2, 3, 4]]).split(2)]
         [[[1.0, 2.0]], [[3.0, 4.0]]]
         """
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        if isinstance(size, bool) or not isinstance(size, int):
+            raise TypeError(f"split: size must be a positive int, got {type(size).__name__}")
+        if size < 1:
             raise ValueError(f"split: size must be a positive int, got {size!r}")
         if not self.shape:
             raise ValueError("split: a 0-d tensor has no axis to split")
@@ -197,5 +204,7 @@ def _whole_number(v, what):
 
 def _row(i, rows):
     if not -rows <= i < rows:
-        raise IndexError(f"index {i} is out of range for axis 0 with size {rows}")
+        raise IndexError(
+            f"index {i} is out of range for axis 0 with size {rows} (valid: {-rows}..{rows - 1})"
+        )
     return i % rows

@@ -9,6 +9,7 @@ with bias correction. Both change the parameters' numbers in place.
 import math
 
 from .tensor import Tensor
+from .value import _div
 
 __all__ = ["SGD", "Adam"]
 
@@ -17,17 +18,31 @@ class Optimizer:
     """Holds the parameters; `zero_grad()` forgets their gradients before the next step."""
 
     def __init__(self, params, lr):
+        if hasattr(params, "parameters") or not hasattr(params, "__iter__"):
+            raise TypeError(
+                f"optimizer parameters must be a list of Tensors, got {type(params).__name__}; "
+                f"pass model.parameters()"
+            )
         self.params = list(params) if not isinstance(params, Tensor) else [params]
         if not self.params:
             raise ValueError("optimizer got no parameters: pass model.parameters()")
         for p in self.params:
             if not isinstance(p, Tensor):
-                raise TypeError(f"optimizer parameters must be Tensors, got {type(p).__name__}")
+                hint = "pass model.parameters()"
+                if type(p).__name__ == "Value":
+                    hint = "for Values, update v.data yourself: v.data -= lr * v.grad"
+                raise TypeError(
+                    f"optimizer parameters must be Tensors, got {type(p).__name__}; {hint}"
+                )
             if not p.requires_grad:
                 raise ValueError(
                     f"optimizer parameter {p.label or p.shape} does not require grad, so it "
                     f"would never be updated; create it with requires_grad=True"
                 )
+        if len({id(p) for p in self.params}) < len(self.params):
+            raise ValueError(
+                "a parameter is listed twice, so each step would move it twice; list it once"
+            )
         _check(lr, "lr", low=0.0)
         self.lr = float(lr)
 
@@ -77,7 +92,9 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
         super().__init__(params, lr)
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        if not isinstance(betas, (tuple, list)):
+            raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+        if len(betas) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
         for name, b in zip(("beta1", "beta2"), betas):
             _check(b, name, low=0.0, high=1.0)
@@ -103,15 +120,21 @@ class Adam(Optimizer):
             g = p.grad.data
             m[:] = [b1 * mi + (1.0 - b1) * gi for mi, gi in zip(m, g)]
             v[:] = [b2 * vi + (1.0 - b2) * gi * gi for vi, gi in zip(v, g)]
-            p.data[:] = [
-                w - lr * (mi / correction1) / (sqrt(vi / correction2) + eps)
-                for w, mi, vi in zip(p.data, m, v)
-            ]
+            try:
+                p.data[:] = [
+                    w - lr * (mi / correction1) / (sqrt(vi / correction2) + eps)
+                    for w, mi, vi in zip(p.data, m, v)
+                ]
+            except ZeroDivisionError:  # eps = 0 and a zero gradient: 0/0 is nan (IEEE-754)
+                p.data[:] = [
+                    w - lr * _div(mi / correction1, sqrt(vi / correction2) + eps)
+                    for w, mi, vi in zip(p.data, m, v)
+                ]
 
 
 def _check(x, name, low, high=None):
-    if isinstance(x, bool) or not isinstance(x, (int, float)) or x != x:
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
         raise TypeError(f"{name} must be a number, got {x!r}")
-    if x < low or (high is not None and x >= high):
-        allowed = f">= {low}" if high is None else f"in [{low}, {high})"
+    if not low <= x < (math.inf if high is None else high):  # also nan and inf
+        allowed = f">= {low} and finite" if high is None else f"in [{low}, {high})"
         raise ValueError(f"{name} must be {allowed}, got {x}")

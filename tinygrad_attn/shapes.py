@@ -15,6 +15,8 @@ simple loops over lists.
 
 from functools import lru_cache
 
+from .value import _float
+
 __all__ = [
     "parse_nested",
     "numel",
@@ -39,10 +41,16 @@ def parse_nested(data):
     ([5.0], ())
     """
     if isinstance(data, bool) or isinstance(data, (int, float)):
-        return [float(data)], ()
+        return [_float(data)], ()
     if not isinstance(data, (list, tuple)):
+        hint = "; a Value's number is v.data" if type(data).__name__ == "Value" else ""
+        if hasattr(data, "tolist"):  # a NumPy array, a torch tensor
+            hint = "; convert it first: Tensor(x.tolist())"
+        elif isinstance(data, range) or hasattr(data, "__next__"):  # a range, a generator
+            hint = "; convert it first: Tensor(list(x))"
         raise TypeError(
-            f"Tensor data must be a number or nested lists of numbers, got {type(data).__name__}"
+            f"Tensor data must be a number or nested lists of numbers, got "
+            f"{type(data).__name__}{hint}"
         )
     # The shape comes from the first element at each depth; every row is then checked
     # against it.
@@ -76,7 +84,12 @@ def _flatten_into(data, shape, depth, where, flat):
                     f"Tensor data must be numbers: element {_where(where + (k,))} is "
                     f"{type(x).__name__} ({x!r})"
                 )
-        flat.extend(map(float, data))
+        start = len(flat)
+        try:
+            flat.extend(map(float, data))
+        except OverflowError:  # an int too big for a float: +-inf, as IEEE-754 rounds it
+            del flat[start:]
+            flat.extend(map(_float, data))
         return
     for k, row in enumerate(data):
         if not isinstance(row, (list, tuple)):
@@ -172,7 +185,7 @@ def normalize_axes(axis, ndim):
     axes = axis if isinstance(axis, (tuple, list)) else (axis,)
     out = sorted({normalize_axis(a, ndim) for a in axes})
     if len(out) != len(axes):
-        raise ValueError(f"axis {axis} names the same axis twice")
+        raise ValueError(f"axis {axis} names the same axis twice; list each axis once")
     return tuple(out)
 
 
@@ -225,7 +238,7 @@ def reshape_target(old_shape, new_shape):
     if numel(new_shape) != total:
         raise ValueError(
             f"reshape: cannot reshape {old_shape} ({total} elements) to {new_shape} "
-            f"({numel(new_shape)} elements)"
+            f"({numel(new_shape)} elements); the count must stay the same (one size may be -1)"
         )
     return new_shape
 

@@ -211,6 +211,8 @@ class Data:
     """
 
     def __init__(self, task, seed=0, heldout_size=200):
+        if not isinstance(task, Task):
+            raise TypeError(f"task must be a Task, got {type(task).__name__}: use get_task(name)")
         if isinstance(heldout_size, bool) or not isinstance(heldout_size, int) or heldout_size < 1:
             raise ValueError(f"heldout_size must be a positive int, got {heldout_size!r}")
         self.task = task
@@ -238,6 +240,8 @@ class Data:
 
     def batch(self, size):
         """`size` fresh training examples, none of them from the held-out set."""
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise ValueError(f"batch size must be an int >= 0, got {size!r}")
         out = []
         while len(out) < size:
             ex = self.task.example(self.rng)

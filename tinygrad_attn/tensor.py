@@ -25,6 +25,7 @@ from .ops_elementwise import ElementwiseOps
 from .ops_matrix import MatrixOps
 from .ops_shape import ShapeOps, cat
 from .shapes import normalize_axis, numel, parse_nested
+from .value import _float
 
 __all__ = ["Tensor", "manual_seed"]
 
@@ -74,6 +75,7 @@ class Tensor(ElementwiseOps, MatrixOps, ShapeOps):
             flat, shape = parse_nested(data)
         if not isinstance(label, str):
             raise TypeError(f"label must be a str, got {type(label).__name__}")
+        _check_requires_grad(requires_grad)
         autograd.init_tensor(self, flat, shape, label)
         self.requires_grad = bool(requires_grad)
 
@@ -88,7 +90,7 @@ class Tensor(ElementwiseOps, MatrixOps, ShapeOps):
         if isinstance(x, Tensor):
             return x
         if (type(x) is float or type(x) is int) and numbers:  # the common case, made cheap
-            return autograd.init_tensor(Tensor.__new__(Tensor), [float(x)], ())
+            return autograd.init_tensor(Tensor.__new__(Tensor), [_float(x)], ())
         if isinstance(x, (list, tuple)) or (
             numbers and isinstance(x, (int, float)) and not isinstance(x, bool)
         ):
@@ -96,6 +98,8 @@ class Tensor(ElementwiseOps, MatrixOps, ShapeOps):
         allowed = "a Tensor, a number or a nested list"
         if not numbers:
             allowed = "a Tensor or a nested list (to multiply by a number, use *)"
+        if type(x).__name__ == "Value":  # the scalar engine's numbers do not mix with Tensors
+            allowed += "; a Value's number is v.data"
         raise TypeError(
             f"unsupported operand for {op}: Tensor and {type(x).__name__}; use {allowed}"
         )
@@ -273,6 +277,9 @@ class Tensor(ElementwiseOps, MatrixOps, ShapeOps):
 
 
 def _leaf(data, shape, requires_grad, label):
+    _check_requires_grad(requires_grad)
+    if not isinstance(label, str):
+        raise TypeError(f"label must be a str, got {type(label).__name__}")
     t = Tensor._wrap(data, shape, label)
     t.requires_grad = bool(requires_grad)
     return t
@@ -298,12 +305,25 @@ def _shape_arg(shape, name):
     return tuple(shape)
 
 
+def _check_requires_grad(requires_grad):
+    if requires_grad not in (True, False):  # "no" or None would silently mean True or False
+        raise TypeError(f"requires_grad must be True or False, got {requires_grad!r}")
+
+
 def _tensor_list(tensors, name):
-    if not isinstance(tensors, (list, tuple)) or not tensors:
-        raise ValueError(f"{name}: needs a non-empty list of tensors")
-    for t in tensors:
+    if not isinstance(tensors, (list, tuple)):
+        raise TypeError(
+            f"{name}: needs a list of tensors, got {type(tensors).__name__}; write "
+            f"Tensor.{name}([a, b])"
+        )
+    if not tensors:
+        raise ValueError(f"{name}: needs a non-empty list of tensors, got an empty one")
+    for k, t in enumerate(tensors):
         if not isinstance(t, Tensor):
-            raise TypeError(f"{name}: every item must be a Tensor, got {type(t).__name__}")
+            raise TypeError(
+                f"{name}: every item must be a Tensor, got {type(t).__name__} at position {k}; "
+                f"wrap numbers first: Tensor(x)"
+            )
     return list(tensors)
 
 

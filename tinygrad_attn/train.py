@@ -20,6 +20,7 @@ on held-out sequences:
 `run_training(Config())` does it all and returns a `Run`; `training_figures(run)` draws it.
 """
 
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -70,6 +71,19 @@ class Config:
     num_heads: int = 1
     num_layers: int = 1
     heldout_size: int = 200
+
+    def __post_init__(self):
+        get_task(self.task)  # an unknown task: ValueError naming the known ones
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise TypeError(f"Config: seed must be an int, got {self.seed!r}")
+        for name in ("steps", "batch_size", "heldout_size", "d_model", "num_heads", "num_layers"):
+            n, low = getattr(self, name), 0 if name == "steps" else 1
+            if isinstance(n, bool) or not isinstance(n, int) or n < low:
+                raise ValueError(f"Config: {name} must be an int >= {low}, got {n!r}")
+        if isinstance(self.lr, bool) or not isinstance(self.lr, (int, float)):
+            raise TypeError(f"Config: lr must be a number, got {self.lr!r}")
+        if not 0.0 < self.lr < math.inf:
+            raise ValueError(f"Config: lr must be finite and > 0, got {self.lr}")
 
 
 @dataclass
@@ -138,6 +152,8 @@ def loss_and_logits(model, examples):
     `logits` has one row per counted position: shape (N, vocab), N = the number of counted
     positions in the batch.
     """
+    if not examples:
+        raise ValueError("no examples: give at least one (e.g. data.batch(8) or data.heldout)")
     tokens = [list(ex.tokens) for ex in examples]
     out = model(tokens)  # (B, T, vocab)
     B, T, vocab = out.shape
@@ -154,6 +170,11 @@ def task_accuracy(logits, targets):
     >>> task_accuracy(Tensor([[2.0, 1.0], [0.0, 3.0]]), [0, 0])
     0.5
     """
+    if not targets or len(logits.data) != len(targets) * logits.shape[-1]:
+        raise ValueError(
+            f"task_accuracy: {len(targets)} targets for logits of shape {logits.shape}; give "
+            f"one target per row (and at least one)"
+        )
     vocab = logits.shape[-1]
     right = 0
     for i, target in enumerate(targets):
@@ -178,6 +199,8 @@ def attention_accuracy(maps, examples):
     """
     shares = {}
     count = sum(len(ex.positions) for ex in examples)
+    if not count:
+        raise ValueError("attention_accuracy: the examples have no positions that count")
     for layer, weights in enumerate(maps):
         B, heads, T, _ = weights.shape
         w = weights.data
@@ -256,6 +279,8 @@ def run_training(config=None, model=None, on_step=None):
     """
     start = time.perf_counter()
     config = Config() if config is None else config
+    if not isinstance(config, Config):
+        raise TypeError(f"config must be a Config, got {type(config).__name__}: Config(task=...)")
     task = get_task(config.task)
     model = make_model(config) if model is None else model
     data = Data(task, seed=config.seed, heldout_size=config.heldout_size)
@@ -301,6 +326,8 @@ def format_attention(weights, words):
     a   1.00     .
     b   0.25  0.75
     """
+    if not words or len(words) != len(weights):
+        raise ValueError(f"format_attention: {len(words)} words for {len(weights)} rows of weights")
     width = max(5, *(len(w) for w in words)) + 1
     label = max(len(w) for w in words)
     lines = [" " * label + "".join(w.rjust(width) for w in words)]

@@ -19,9 +19,14 @@ written as its forward value with its local derivatives beside it.
 
 Numbers follow IEEE-754 like PyTorch: `exp` overflows to inf, `log(0)` is -inf and `x / 0` is
 inf or nan. No Python OverflowError or ZeroDivisionError escapes an operation.
+
+Inside `with tinygrad_attn.detect_anomaly():` every op also remembers the file and line that
+made it, and the first nan, forward or backward, stops the program there (see the end of
+this file).
 """
 
 import math
+import sys
 
 __all__ = ["Value"]
 
@@ -62,7 +67,10 @@ class Value:
             )
         if not isinstance(label, str):
             raise TypeError(f"label must be a str, got {type(label).__name__}")
-        self.data = float(data)
+        try:
+            self.data = float(data)
+        except OverflowError:  # an int too big for a float: +-inf, as IEEE-754 rounds it
+            self.data = _INF if data > 0 else -_INF
         self.grad = 0.0
         self.label = label
         self.op = ""  # "" marks a leaf: a number the user made, not an operation's result
@@ -80,6 +88,8 @@ class Value:
         out.op = op
         out._a, out._da = a, da
         out._b, out._db = b, db
+        if _checking:  # inside detect_anomaly() only
+            _check_forward(out)
         return out
 
     # ------------------------------------------------------------------ the graph structure
@@ -149,7 +159,7 @@ class Value:
     def __pow__(self, other):
         if isinstance(other, (int, float)):
             # a ** n for a plain number n:  d(a^n)/da = n * a^(n-1)
-            n = float(other)
+            n = _float(other)
             a = self.data
             da = n * _pow(a, n - 1.0) if n != 0.0 else 0.0  # x^0 = 1 is flat, even at x = 0
             return Value._from_op(_pow(a, n), f"**{n:g}", self, da)
@@ -207,6 +217,8 @@ class Value:
         back to the leaves. Gradients *accumulate*: they are added to whatever `.grad`
         already holds, so calling `backward()` twice gives twice the gradient, as in PyTorch.
         Reset with `v.grad = 0.0` (or an optimizer's `zero_grad()`) between steps.
+        Inside `detect_anomaly()` a nan gradient stops it with a RuntimeError naming the op,
+        and every `.grad` is left as it was.
 
         >>> x = Value(3.0)
         >>> y = x * x
@@ -229,6 +241,8 @@ class Value:
                 v._a.grad += v._da * v.grad  # the chain rule
                 if v._b is not None:
                     v._b.grad += v._db * v.grad
+        if _checking:  # inside detect_anomaly() only
+            _check_backward(topo, previous)
         for v, old in zip(topo, previous):
             v.grad += old
 
@@ -270,6 +284,15 @@ def _as_value(x, op):
         f"unsupported operand for {op}: Value and {type(x).__name__} ({x!r}); "
         "use a Value, an int or a float"
     )
+
+
+def _float(x):
+    """float(x), with an int too big for a float giving +-inf (IEEE-754 rounding) instead of
+    OverflowError."""
+    try:
+        return float(x)
+    except OverflowError:
+        return _INF if x > 0 else -_INF
 
 
 def _exp(x):
@@ -320,3 +343,82 @@ def _sigmoid(x):
         return 1.0 / (1.0 + math.exp(-x))
     e = _exp(x)  # x < 0 (or nan): e^x is at most 1
     return e / (1.0 + e)
+
+
+# ---------------------------------------------------------------------- detect_anomaly()
+#
+# `with tinygrad_attn.detect_anomaly():` (autograd.py) sets `_checking`. Then every op
+# remembers the file and line that made it and stops at a nan result, and backward() stops
+# at the first op whose local derivative turns a gradient into nan (0 * inf). Outside it the
+# only cost is one test of a module flag per op (within the noise of the benchmarks). The
+# places are kept in a table that is emptied when detect_anomaly() ends, not in the nodes:
+# a node stays as small as it is (see benchmarks/).
+
+_checking = False
+_sites = {}  # Value -> (file, line) where it was made, for Values made inside detect_anomaly()
+_PACKAGE_DIR = __file__.replace("\\", "/").rsplit("/", 1)[0] + "/"
+
+
+def set_anomaly_checks(on):
+    """Switch the checks of `detect_anomaly()` on or off for Values."""
+    global _checking
+    _checking = bool(on)
+    if not on:
+        _sites.clear()
+
+
+def _user_site():
+    """(file, line) of the first caller outside this package: where the user made the op."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.replace("\\", "/").startswith(
+        _PACKAGE_DIR
+    ):
+        frame = frame.f_back
+    return None if frame is None else (frame.f_code.co_filename, frame.f_lineno)
+
+
+def _check_forward(out):
+    _sites[out] = _user_site()
+    if out.data != out.data:
+        _anomaly_error(out, "forward")
+
+
+def _check_backward(topo, previous):
+    """Find the op nearest the output whose backward pass turned a gradient into nan, put
+    every .grad back as it was, and name that op."""
+    for v in reversed(topo):
+        if v._a is None or math.isnan(v.grad):
+            continue
+        nan_a = math.isnan(v._da * v.grad)
+        nan_b = v._b is not None and math.isnan(v._db * v.grad)
+        if nan_a or nan_b:
+            for node, old in zip(topo, previous):
+                node.grad = old
+            _anomaly_error(v, "backward")
+
+
+def _anomaly_error(node, phase):
+    inputs = ", ".join(f"{child.data:.6g}" for child in node.children)
+    site = _sites.get(node)
+    nan_inputs = phase == "forward" and any(child.data != child.data for child in node.children)
+    raise RuntimeError(
+        f"detect_anomaly: {node.op!r} produced nan in its {phase} pass; input values {inputs}; "
+        + anomaly_advice(site, phase, nan_inputs)
+    )
+
+
+def anomaly_advice(site, phase, nan_inputs):
+    """The end of every detect_anomaly() message (both engines): where the op was made, and
+    what usually causes the nan."""
+    where = f"{site[0]}:{site[1]}" if site else "an unknown place (made outside detect_anomaly)"
+    if nan_inputs:
+        advice = "its inputs already held nan: look where they were made"
+    elif phase == "forward":
+        advice = "log, sqrt or ** of a negative number, 0/0, 0 * inf and inf - inf give nan"
+    else:
+        advice = (
+            "a gradient met an infinite local derivative (0 * inf = nan), e.g. from sqrt, log, "
+            "/ or ** at 0 at or after this op: keep their inputs away from 0, e.g. "
+            "sqrt(x + 1e-12) instead of sqrt(x)"
+        )
+    return f"the op was created at {where}. Cause: {advice}"

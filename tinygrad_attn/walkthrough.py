@@ -60,6 +60,7 @@ class Walkthrough:
     gradients and checks. Printing and drawing read from here."""
 
     def __init__(self, sentence=DEFAULT_SENTENCE, dim=3, heads=1, seed=0):
+        _check_arguments(sentence, dim, heads)
         self.words = sentence.split()
         self.dim, self.heads, self.seed = dim, heads, seed
         self.d_head = dim // heads
@@ -277,6 +278,18 @@ class Walkthrough:
         )
 
 
+def _check_arguments(sentence, dim, heads):
+    if not isinstance(sentence, str):
+        raise TypeError(f"sentence must be a str of words, got {type(sentence).__name__}")
+    if not sentence.split():
+        raise ValueError("sentence is empty; give at least one word")
+    for name, n in (("dim", dim), ("heads", heads)):
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"{name} must be a positive int, got {n!r}")
+    if dim % heads:
+        raise ValueError(f"heads must divide dim: {dim} is not divisible by {heads}")
+
+
 def _readable_weights(module, rng):
     """Weights with two decimals in [-1, 1]: easy to follow by hand in the printed tables."""
     for p in module.parameters():
@@ -357,9 +370,10 @@ def run(sentence=DEFAULT_SENTENCE, dim=3, heads=1, seed=0, out="out/walkthrough"
 def write_figures(w, out):
     """One SVG per stage, plus the two computation graphs. Everything is drawn in a temporary
     folder first and moved into `out` at the end, so a failure leaves nothing half-written."""
-    from .viz import render_graph
+    from .viz import find_renderer, render_graph
     from .viz.figures import heatmap_svg, matrix_svg, write_svg
 
+    find_renderer()  # no layout program for the graphs: say so before writing anything
     os.makedirs(out, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=".walkthrough-", dir=out)
     names = []

@@ -8,6 +8,7 @@ the same numbers, so `--level` can switch between the two pictures of one comput
 """
 
 import math
+import os
 import random
 
 from .. import nn
@@ -67,9 +68,10 @@ def run(args):
     root = builders[level]()
     output = args.output or _default_output(args.example, level, args.format, builders)
     try:
-        picture_path(output, args.format)
+        path, _ = picture_path(output, args.format)
     except ValueError as error:
         raise UsageError(f"graph: {error}") from None
+    _check_writable(path)
     highlight = _find_label(root, args.highlight) if args.highlight else None
     max_nodes = MAX_NODES if args.max_nodes is None else args.max_nodes
     try:
@@ -82,10 +84,23 @@ def run(args):
             values=args.values,
             max_nodes=max_nodes,
         )
-    except (ValueError, OSError) as error:
+    except ValueError as error:  # a bad flag; an OSError now is a runtime failure (status 1)
         raise UsageError(f"graph: {error}") from None
     print(written)
     return 0
+
+
+def _check_writable(path):
+    """Before drawing: the file's folder exists or can be made, and we may write in it."""
+    if path.is_dir():
+        raise UsageError(f"graph: cannot write {path}: it is a folder; give a file name")
+    existing = path.absolute().parent
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"graph: cannot write {path}: {existing} is a file, not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"graph: cannot write {path}: no permission to write in {existing}")
 
 
 def _default_output(example, level, format, builders):

@@ -3,6 +3,7 @@
 import os
 
 from ..cli import UsageError
+from ..viz.render import find_renderer
 from ..walkthrough import DEFAULT_SENTENCE
 from ..walkthrough import run as run_walkthrough
 
@@ -48,6 +49,7 @@ def run(args):
             f"walkthrough: --heads must divide --dim: {args.dim} is not divisible by {args.heads}"
         )
     check_writable_folder(args.out, "walkthrough")
+    find_renderer()  # none: a runtime failure (status 1), before any work
     run_walkthrough(" ".join(words), args.dim, args.heads, args.seed, args.out)
     return 0
 

@@ -142,6 +142,10 @@ def render_graph(root, path, format=None, timeout=TIMEOUT, **options):
     (True, True)
     """
     picture_path(path, format)  # a bad path or format fails before any drawing
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(f"timeout must be a number of seconds, got {type(timeout).__name__}")
+    if not timeout > 0:
+        raise ValueError(f"timeout must be a number of seconds > 0, got {timeout!r}")
     picture = draw_graph(root, **options)
     return render_dot(picture.source, path, format, timeout)
 
@@ -156,11 +160,14 @@ def _check_arguments(root, level, rankdir, max_nodes):
             f"draw_graph needs a Value or a Tensor (the output of a computation), got "
             f"{type(root).__name__}"
         )
-    if level not in LEVELS:
-        raise ValueError(f"unknown level {level!r}; choose one of {', '.join(LEVELS)}")
-    if rankdir not in RANKDIRS:
-        raise ValueError(f"unknown rankdir {rankdir!r}; choose one of {', '.join(RANKDIRS)}")
-    if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
+    for name, x, choices in (("level", level, LEVELS), ("rankdir", rankdir, RANKDIRS)):
+        if not isinstance(x, str):
+            raise TypeError(f"{name} must be a str, one of {', '.join(choices)}; got {x!r}")
+        if x not in choices:
+            raise ValueError(f"unknown {name} {x!r}; choose one of {', '.join(choices)}")
+    if isinstance(max_nodes, bool) or not isinstance(max_nodes, int):
+        raise TypeError(f"max_nodes must be a positive int, got {max_nodes!r}")
+    if max_nodes < 1:
         raise ValueError(f"max_nodes must be a positive int, got {max_nodes!r}")
     is_value = isinstance(root, Value)
     if level == "auto":
@@ -202,6 +209,11 @@ def _leads_to(nodes, highlight):
     targets = list(highlight) if isinstance(highlight, (list, tuple)) else [highlight]
     present = set(nodes)
     for target in targets:
+        if not isinstance(target, (Value, Tensor)):
+            raise TypeError(
+                f"highlight: pass the Value or Tensor itself (e.g. layer.weight), got "
+                f"{type(target).__name__} {target!r}"
+            )
         if target not in present:
             raise ValueError(
                 f"highlight: {target!r} is not in the graph of this root; pass a Value or "

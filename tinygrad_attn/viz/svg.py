@@ -268,7 +268,19 @@ def write_svg(svg_text, path):
         if os.path.exists(temp):
             os.remove(temp)
         where = f" ({err.filename})" if err.filename and err.filename != target else ""
-        failure = OSError(err.errno, f"cannot write {target}: {err.strerror or err}{where}")
+        reason = f"{err.strerror or err}{where}"
+        blocker = next((p for p in _parents(folder) if os.path.isfile(p)), None)
+        if blocker is not None:  # makedirs says "File exists": say which file is in the way
+            reason = f"{blocker} is a file, not a folder"
+        failure = OSError(err.errno, f"cannot write {target}: {reason}")
         failure.filename = target
         raise failure from err
     return path
+
+
+def _parents(folder):
+    """`folder` and the folders above it, from the top down."""
+    chain = [folder]
+    while os.path.dirname(chain[-1]) != chain[-1]:
+        chain.append(os.path.dirname(chain[-1]))
+    return reversed(chain)

@@ -1,0 +1,232 @@
+"""Specification of the command line as a whole: every subcommand has --help; a usage error
+is one line on stderr with exit status 2, a runtime failure one line with status 1, and a
+traceback appears only with --debug. `python -m tinygrad_attn` and the `tinygrad-attn`
+script are the same program."""
+
+import errno
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tinygrad_attn import cli
+from tinygrad_attn.cli import main
+from tinygrad_attn.commands import graph as graph_command
+from tinygrad_attn.commands import train as train_command
+from tinygrad_attn.viz import figures, render
+
+COMMANDS = ["walkthrough", "graph", "gradcheck", "train", "bench"]
+SCRIPT = Path(sys.executable).parent / "tinygrad-attn"
+
+
+def run(capsys, *argv):
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def assert_one_line(err, *words):
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+    for word in words:
+        assert word in err
+
+
+def run_process(argv, cwd, program=(sys.executable, "-m", "tinygrad_attn")):
+    return subprocess.run([*program, *argv], capture_output=True, text=True, timeout=120, cwd=cwd)
+
+
+def disk_full(*args, **kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+# ---------------------------------------------------------------------- help
+
+
+def test_top_level_help_lists_every_subcommand(capsys):
+    status, out, err = run(capsys, "--help")
+    assert status == 0 and err == ""
+    for name in COMMANDS:
+        assert f"\n    {name}" in out
+    assert "--debug" in out
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_subcommand_has_help(capsys, command):
+    status, out, err = run(capsys, command, "--help")
+    assert status == 0 and err == ""
+    assert out.startswith(f"usage: tinygrad-attn {command}") and "--debug" in out
+
+
+# ---------------------------------------------------------------------- usage errors: status 2
+
+
+def test_no_command_is_one_line_naming_the_commands(capsys):
+    status, out, err = run(capsys)
+    assert status == 2 and out == ""
+    assert_one_line(err, "choose a command", *COMMANDS)
+
+
+def test_an_unknown_command_is_one_line_naming_the_commands(capsys):
+    status, out, err = run(capsys, "trian")
+    assert status == 2 and out == ""
+    assert_one_line(err, "'trian'", "train", "walkthrough")
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["walkthrough", "--dim", "x"], ["--dim", "invalid int"]),
+        (["walkthrough", "--heads", "2"], ["divisible"]),
+        (["walkthrough", "--colour"], ["unrecognized arguments: --colour"]),
+        (["graph", "--example", "gpt"], ["invalid choice", "neuron"]),
+        (["graph", "--rankdir", "up"], ["invalid choice", "LR"]),
+        (["gradcheck", "--only", "nothing"], ["no check name starts with 'nothing'"]),
+        (["gradcheck", "--seed", "1.5"], ["invalid int value"]),
+        (["train", "--task", "copy"], ["invalid choice", "recall"]),
+        (["train", "--steps", "-1"], ["--steps must be at least 1"]),
+        (["bench", "--only", "gpu"], ["unknown workload gpu", "value"]),
+        (["bench", "--rounds", "0"], ["--rounds must be at least 1"]),
+    ],
+)
+def test_usage_errors_are_one_line_and_status_2(capsys, tmp_path, monkeypatch, argv, words):
+    monkeypatch.chdir(tmp_path)
+    status, out, err = run(capsys, *argv)
+    assert status == 2 and out == ""
+    assert_one_line(err, *words)
+    assert os.listdir(tmp_path) == []  # nothing was written
+
+
+# ---------------------------------------------------------------------- runtime failures: status 1
+
+
+def test_a_disk_error_while_walkthrough_writes_is_one_line_and_status_1(
+    capsys, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(figures, "write_svg", disk_full)
+    status, _, err = run(capsys, "walkthrough", "--out", str(tmp_path / "w"))
+    assert status == 1
+    assert_one_line(err, "No space left on device")
+    assert os.listdir(tmp_path / "w") == []  # no figure, no staging folder left behind
+
+
+def test_a_disk_error_while_graph_writes_is_one_line_and_status_1(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(render, "_write", disk_full)
+    status, out, err = run(capsys, "graph", "-o", str(tmp_path / "g.svg"))
+    assert status == 1 and out == ""
+    assert_one_line(err, "No space left on device")
+
+
+def test_a_disk_error_while_train_writes_is_one_line_and_status_1(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(train_command, "write_figures", disk_full)
+    status, _, err = run(capsys, "train", "--task", "lag", "--steps", "1", "--out", str(tmp_path))
+    assert status == 1
+    progress, failure = err.rsplit("\n", 2)[0], err.rsplit("\n", 2)[1] + "\n"
+    assert progress.startswith("train [") and "error" not in progress  # the progress bar
+    assert_one_line(failure, "No space left on device")
+
+
+def test_a_missing_benchmark_suite_is_one_line_and_status_1(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "benchmarks.__main__", None)  # importing it fails
+    status, _, err = run(capsys, "bench", "--quick")
+    assert status == 1
+    assert_one_line(err, "benchmark suite is part of the source repository")
+
+
+def no_renderer(monkeypatch, tmp_path):
+    monkeypatch.delenv(render.RENDERER_ENV, raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(render, "_python_script_dirs", lambda: [])
+
+
+def test_walkthrough_without_a_renderer_says_how_to_get_one_and_writes_nothing(
+    capsys, tmp_path, monkeypatch
+):
+    no_renderer(monkeypatch, tmp_path)
+    status, out, err = run(capsys, "walkthrough", "--out", str(tmp_path / "w"))
+    assert status == 1 and out == ""
+    assert_one_line(err, "pip install graphviz-pure")
+    assert not (tmp_path / "w").exists()
+
+
+def test_graph_without_a_renderer_is_status_1(capsys, tmp_path, monkeypatch):
+    no_renderer(monkeypatch, tmp_path)
+    status, _, err = run(capsys, "graph", "-o", str(tmp_path / "n.svg"))
+    assert status == 1
+    assert_one_line(err, "pip install graphviz-pure", str(tmp_path / "n.dot"))
+
+
+def test_an_unexpected_error_is_one_line_naming_its_type_and_debug(capsys, monkeypatch):
+    def broken(args):
+        return {}["missing"]
+
+    monkeypatch.setattr(graph_command, "run", broken)
+    status, _, err = run(capsys, "graph")
+    assert status == 1
+    assert_one_line(err, "KeyError", "--debug")
+
+
+def test_a_closed_output_pipe_ends_quietly(capsys, monkeypatch):
+    def reader_went_away(args):
+        raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+    monkeypatch.setattr(graph_command, "run", reader_went_away)
+    status, out, err = run(capsys, "graph")
+    assert status == 1 and out == "" and err == ""
+
+
+def test_an_interrupt_is_one_line_and_status_130(capsys, monkeypatch):
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(graph_command, "run", interrupted)
+    status, _, err = run(capsys, "graph")
+    assert status == 130 and err == "interrupted\n"
+
+
+# ---------------------------------------------------------------------- --debug
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--debug", "graph", "--level", "nope"], ["graph", "--level", "nope", "--debug"]],
+    ids=["before the command", "after the command"],
+)
+def test_debug_shows_the_traceback_before_or_after_the_command(tmp_path, argv):
+    done = run_process(argv, tmp_path)
+    assert done.returncode != 0
+    assert "Traceback (most recent call last)" in done.stderr
+    assert "invalid choice: 'nope'" in done.stderr
+
+
+def test_without_debug_a_runtime_failure_has_no_traceback(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    done = run_process(["train", "--out", str(blocker)], tmp_path)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+# ---------------------------------------------------------------------- one program, two names
+
+
+@pytest.mark.skipif(not SCRIPT.exists(), reason="the tinygrad-attn script is not installed")
+@pytest.mark.parametrize(
+    "argv", [["gradcheck", "--only", "nothing"], ["--help"], []], ids=["error", "help", "none"]
+)
+def test_the_script_and_python_m_behave_the_same(tmp_path, argv):
+    module = run_process(argv, tmp_path)
+    script = run_process(argv, tmp_path, program=(str(SCRIPT),))
+    assert (script.returncode, script.stdout, script.stderr) == (
+        module.returncode,
+        module.stdout,
+        module.stderr,
+    )
+    assert module.returncode == (0 if argv == ["--help"] else 2)
+
+
+def test_the_order_of_help_is_the_order_of_reading():
+    names = [name for name, _ in cli._command_modules()]
+    assert names == COMMANDS
