@@ -13,7 +13,8 @@ import argparse
 import os
 import sys
 
-from tinygrad_attn import Tensor, Value, nn
+from tinygrad_attn import Tensor, nn
+from tinygrad_attn.commands.graph import neuron_values
 from tinygrad_attn.viz import heatmap_svg, matrix_svg, render_graph, write_svg
 from tinygrad_attn.walkthrough import Walkthrough
 
@@ -66,17 +67,11 @@ def multi_head_figures():
 
 def graph_figures(folder):
     """Computation graphs, rendered by the graphviz-pure layout program."""
-    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
-    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
-    b = Value(6.8813735870195432, label="b")
-    n = x1 * w1 + x2 * w2 + b
-    n.label = "n"
-    y = n.tanh()
-    y.label = "y"
-    y.backward()
+    o = neuron_values()  # micrograd's neuron, o = tanh(x1*w1 + x2*w2 + b), after backward
+    w1 = next(v for v in o.topological_order() if v.label == "w1")
     written = [
-        render_graph(y, os.path.join(folder, "graph_neuron.svg")),
-        render_graph(y, os.path.join(folder, "graph_neuron_path_to_w1.svg"), highlight=w1),
+        render_graph(o, os.path.join(folder, "graph_neuron.svg")),
+        render_graph(o, os.path.join(folder, "graph_neuron_path_to_w1.svg"), highlight=w1),
     ]
 
     w = Walkthrough(SENTENCE, dim=3, heads=1, seed=0)
