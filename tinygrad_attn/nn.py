@@ -8,17 +8,15 @@ PyTorch's transposed storage). `AttentionHead` is one head_i. `MultiHeadAttentio
 heads at once: head i uses columns [i*d_head, (i+1)*d_head) of the projected Q, K and V, the
 heads run side by side along their own axis, and are concatenated and projected by W^O.
 
-A `Module` finds its parameters (tensors with requires_grad) and sub-modules by looking at
-its attributes, names them with dotted paths ("blocks.0.attn.w_q.weight"), and labels each
-call, so graph pictures draw every module as a box.
+Every layer is a `Module` (module.py): it finds and names its parameters
+("blocks.0.attn.w_q.weight"), draws as a box in graph pictures, and saves to JSON.
 """
 
-import json
 import math
-import os
 
 from . import functional as F
 from .autograd import scope
+from .module import Module
 from .tensor import Tensor, random_generator
 
 __all__ = [
@@ -32,177 +30,6 @@ __all__ = [
     "TransformerBlock",
     "TinyTransformer",
 ]
-
-_FORMAT = "tinygrad_attn weights"
-
-
-class Module:
-    """The base of every layer: finds parameters, names them, saves and loads them.
-
-    >>> class Scale(Module):
-    ...     def __init__(self):
-    ...         self.w = Tensor([2.0], requires_grad=True)
-    ...     def forward(self, x):
-    ...         return x * self.w
-    >>> m = Scale()
-    >>> [name for name, _ in m.named_parameters()]
-    ['w']
-    >>> m(Tensor([3.0])).tolist()
-    [6.0]
-    """
-
-    def __setattr__(self, name, value):
-        if not isinstance(value, (Tensor, Module, list, tuple)):  # numbers, None, strings
-            object.__setattr__(self, name, value)
-            return
-        # Name what is being attached, so pictures and messages can say "w_q.weight".
-        path = self.__dict__.get("_path", "")
-        full = f"{path}.{name}" if path else name
-        if _is_parameter(value):
-            value.label = full
-        elif isinstance(value, Module):
-            value._set_path(full)
-        elif isinstance(value, (list, tuple)):
-            for i, item in enumerate(value):
-                if isinstance(item, Module):
-                    item._set_path(f"{full}.{i}")
-        object.__setattr__(self, name, value)
-
-    def _set_path(self, path):
-        object.__setattr__(self, "_path", path)
-        for name, value in vars(self).items():
-            if not name.startswith("_"):
-                if _is_parameter(value):
-                    value.label = f"{path}.{name}"
-                elif isinstance(value, Module):
-                    value._set_path(f"{path}.{name}")
-                elif isinstance(value, (list, tuple)):
-                    for i, item in enumerate(value):
-                        if isinstance(item, Module):
-                            item._set_path(f"{path}.{name}.{i}")
-
-    def __call__(self, *args, **kwargs):
-        # Every call is a labelled box in graph pictures.
-        with scope(self.__dict__.get("_path") or type(self).__name__):
-            return self.forward(*args, **kwargs)
-
-    def forward(self, *args, **kwargs):
-        raise NotImplementedError(f"{type(self).__name__} must define forward()")
-
-    # ------------------------------------------------------------------ parameters
-
-    def named_parameters(self):
-        """(dotted name, tensor) for every parameter, in the order they were attached."""
-        return self._parameters(with_names=True)
-
-    def parameters(self):
-        """Every parameter (tensors with requires_grad=True), for an optimizer."""
-        return [p for _, p in self._parameters(with_names=False)]
-
-    def _parameters(self, with_names):
-        out = []
-        _collect_parameters(self, "", with_names, out, set())
-        return out
-
-    def zero_grad(self):
-        """Forget every parameter's gradient."""
-        for p in self.parameters():
-            p.zero_grad()
-
-    # ------------------------------------------------------------------ saving and loading
-
-    def state_dict(self):
-        """{dotted name: numbers as nested lists}: plain data, ready for JSON."""
-        return {name: p.tolist() for name, p in self.named_parameters()}
-
-    def load_state_dict(self, state):
-        """Copy numbers into the parameters. Names and shapes must match exactly; otherwise a
-        ValueError lists every difference and nothing is changed."""
-        if not isinstance(state, dict):
-            raise TypeError(f"load_state_dict: expected a dict, got {type(state).__name__}")
-        params = dict(self.named_parameters())
-        problems, new_data = [], {}
-        missing = [name for name in params if name not in state]
-        extra = [name for name in state if name not in params]
-        if missing:
-            problems.append("missing: " + ", ".join(missing))
-        if extra:
-            problems.append("unexpected: " + ", ".join(map(str, extra)))
-        for name, p in params.items():
-            if name not in state:
-                continue
-            try:
-                t = Tensor(state[name])
-            except (TypeError, ValueError) as error:
-                problems.append(f"{name}: not numbers ({error})")
-                continue
-            if t.shape != p.shape:
-                problems.append(f"{name}: shape {t.shape} in the state, {p.shape} in the model")
-            else:
-                new_data[name] = t.data
-        if problems:
-            raise ValueError(
-                f"load_state_dict: the state does not fit {type(self).__name__}; "
-                + "; ".join(problems)
-            )
-        for name, p in params.items():  # everything checked: now change the parameters
-            p.data[:] = new_data[name]
-
-    def save(self, path):
-        """Write the parameters to a JSON file (never pickle: loading runs no code)."""
-        payload = {"format": _FORMAT, "model": type(self).__name__, "state": self.state_dict()}
-        tmp = f"{os.fspath(path)}.tmp"  # (os.fspath: a TypeError for None, before any file)
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(payload, f)
-        os.replace(tmp, path)  # all or nothing: no half-written file
-        return path
-
-    def load(self, path):
-        """Read parameters written by `save`; checks it is ours and that every name and shape
-        fits (ValueError otherwise, and the module is unchanged)."""
-        try:
-            with open(path, encoding="utf-8") as f:
-                payload = json.load(f)
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise ValueError(
-                f"{path} is not a tinygrad_attn weights file (not JSON: {error})"
-            ) from None
-        ours = isinstance(payload, dict) and payload.get("format") == _FORMAT
-        if not ours or not isinstance(payload.get("state"), dict):
-            raise ValueError(
-                f"{path} is not a tinygrad_attn weights file (no '{_FORMAT}' marker and state); "
-                f"write one with module.save(path)"
-            )
-        saved, mine = payload.get("model"), type(self).__name__
-        if saved != mine:
-            raise ValueError(
-                f"{path} holds a {saved}'s weights, not a {mine}'s; load it into a {saved}"
-            )
-        self.load_state_dict(payload["state"])
-        return self
-
-
-_CONTAINERS = (Tensor, Module, list, tuple)  # where parameters can be found
-
-
-def _is_parameter(value):
-    """A parameter is a leaf tensor that requires grad (a result such as `.attention` is not)."""
-    return isinstance(value, Tensor) and value.requires_grad and not value.op
-
-
-def _collect_parameters(value, name, with_names, out, seen):
-    """Append (dotted name, parameter) for every parameter in `value` (a module, a list of
-    modules, a tensor), in the order they were attached; a shared one is listed once."""
-    if isinstance(value, Tensor):
-        if _is_parameter(value) and id(value) not in seen:
-            seen.add(id(value))
-            out.append((name, value))
-        return
-    items = vars(value).items() if isinstance(value, Module) else enumerate(value)
-    for key, item in items:
-        if isinstance(item, _CONTAINERS) and not (isinstance(key, str) and key[0] == "_"):
-            path = (f"{name}.{key}" if name else str(key)) if with_names else None
-            _collect_parameters(item, path, with_names, out, seen)
 
 
 def _check_width(module, x, width):
