@@ -38,7 +38,11 @@ def softmax(x, axis=-1):
 
 
 def log_softmax(x, axis=-1):
-    """log(softmax(x)) along `axis`, computed stably."""
+    """log(softmax(x)) along `axis`, computed stably.
+
+    >>> [round(v, 4) for v in log_softmax(Tensor([0.0, 0.0])).tolist()]
+    [-0.6931, -0.6931]
+    """
     _need_tensor(x, "log_softmax", "x")
     return x.log_softmax(axis)
 

@@ -73,7 +73,8 @@ class GradcheckResult:
         verdict = "passed" if self.ok else f"FAILED ({len(self.failures())} of {len(self.rows)})"
         summary = (
             f"gradcheck {verdict}: max abs err {self.max_abs_err:.2e}, "
-            f"max rel err {self.max_rel_err:.2e} (atol={self.atol:g}, rtol={self.rtol:g})"
+            f"max rel err {self.max_rel_err:.2e}; a row passes when "
+            f"|analytic - numeric| <= {self.atol:g} + {self.rtol:g} * |numeric|"
         )
         return summary + "\n" + self.table(max_rows=20)
 

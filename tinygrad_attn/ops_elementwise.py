@@ -111,6 +111,7 @@ class ElementwiseOps:
 
     def _pow_number(self, n):
         x = self.data
+        # x ** 2 is common (squares in losses and variances): a plain product is faster
         out = list(map(mul, x, x)) if n == 2.0 else _pow_lists(x, [n] * len(x))
 
         def backward(g):

@@ -103,8 +103,9 @@ class MatrixOps:
         give exact zeros.
 
         This op is fused (one op, its own backward) because attention calls it on every
-        score matrix; `_softmax_composed` builds the same thing from five primitives and the
-        tests check that the two agree.
+        score matrix: forward + backward run 1.6-2x faster than `_softmax_composed`, which
+        builds the same thing from five primitives (benchmarks/, workload D). The tests check
+        that the two agree.
 
         >>> from tinygrad_attn import Tensor
         >>> [round(p, 4) for p in Tensor([1.0, 2.0, 3.0]).softmax().tolist()]

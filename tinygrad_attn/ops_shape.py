@@ -111,7 +111,7 @@ class ShapeOps:
 
     def split(self, size, axis=-1):
         """Cut into consecutive pieces of `size` along `axis` (the last may be shorter).
-        Multi-head attention uses it to give head i the columns [i*d_head, (i+1)*d_head).
+        For example, `q.split(d_head)` gives each head its own columns of Q.
 
         >>> from tinygrad_attn import Tensor
         >>> [p.tolist() for p in Tensor([[1, 2, 3, 4]]).split(2)]

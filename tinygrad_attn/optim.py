@@ -100,7 +100,7 @@ class Adam(Optimizer):
             _check(b, name, low=0.0, high=1.0)
         _check(eps, "eps", low=0.0)
         self.betas, self.eps = (float(betas[0]), float(betas[1])), float(eps)
-        self.t = 0  # step() calls so far
+        self.t = 0  # step() calls so far (for reading; the updates use each parameter's own)
         # steps each parameter has taken: one skipped for lack of a gradient does not count,
         # so its bias correction starts at t = 1 when it first learns (as in PyTorch)
         self.steps = [0] * len(self.params)

@@ -108,13 +108,21 @@ class Tensor(ElementwiseOps, MatrixOps, ShapeOps):
 
     @staticmethod
     def zeros(*shape, requires_grad=False, label=""):
-        """A tensor of zeros: `Tensor.zeros(2, 3)` or `Tensor.zeros((2, 3))`."""
+        """A tensor of zeros: `Tensor.zeros(2, 3)` or `Tensor.zeros((2, 3))`.
+
+        >>> Tensor.zeros(2, 3).tolist()
+        [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
+        """
         shape = _shape_arg(shape, "zeros")
         return _leaf([0.0] * numel(shape), shape, requires_grad, label)
 
     @staticmethod
     def ones(*shape, requires_grad=False, label=""):
-        """A tensor of ones."""
+        """A tensor of ones.
+
+        >>> Tensor.ones(3).tolist()
+        [1.0, 1.0, 1.0]
+        """
         shape = _shape_arg(shape, "ones")
         return _leaf([1.0] * numel(shape), shape, requires_grad, label)
 
@@ -211,8 +219,10 @@ class Tensor(ElementwiseOps, MatrixOps, ShapeOps):
     def grad(self):
         """d(output)/d(this tensor) after `backward()`: a Tensor of this shape, or None."""
         g = self._grad
-        if type(g) is list:  # backward() stores the plain list; wrap it on first look
-            g = self._grad = Tensor._wrap(g, self.shape)
+        if type(g) is list:  # backward() stores the plain list; wrap it on first look,
+            # with a copy: two tensors may share one gradient list (x + y hands the same
+            # gradient to both), and editing one .grad must not change the other
+            g = self._grad = Tensor._wrap(list(g), self.shape)
         return g
 
     @grad.setter

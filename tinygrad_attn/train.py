@@ -349,12 +349,14 @@ def training_figures(run):
     layer, head = run.after.best_head
     where = f"layer {layer}, head {head}"
     figures = {}
+    trained = bool(run.history.loss)
     for name, maps in (("before", run.attention_before), ("after", run.attention_after)):
+        when = f"{name} training" if trained else "of the loaded weights (no training)"
         figures[f"attention_{name}.svg"] = heatmap_svg(
             maps[layer][head],
             row_labels=words,
             col_labels=words,
-            title=f"{task.name}: attention {name} training ({where})",
+            title=f"{task.name}: attention {when} ({where})",
             caption=task.hint,
         )
     history = run.history

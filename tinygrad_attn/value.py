@@ -183,27 +183,52 @@ class Value:
     # ------------------------------------------------------------------ functions
 
     def exp(self):
+        """e to the power of this number.
+
+        >>> Value(0.0).exp().data
+        1.0
+        """
         out = _exp(self.data)
         # d(e^a)/da = e^a, the result itself
         return Value._from_op(out, "exp", self, out)
 
     def log(self):
+        """The natural logarithm (log(0) is -inf, a negative number gives nan).
+
+        >>> Value(1.0).log().data
+        0.0
+        """
         a = self.data
         # d(ln a)/da = 1/a
         return Value._from_op(_log(a), "log", self, _div(1.0, a))
 
     def tanh(self):
+        """The hyperbolic tangent: squashes any number into (-1, 1).
+
+        >>> Value(0.0).tanh().data
+        0.0
+        """
         t = math.tanh(self.data)
         # d(tanh a)/da = 1 - tanh(a)^2
         return Value._from_op(t, "tanh", self, 1.0 - t * t)
 
     def relu(self):
+        """The number itself if it is positive, else 0.
+
+        >>> Value(-2.0).relu().data, Value(3.0).relu().data
+        (0.0, 3.0)
+        """
         a = self.data
         # relu(a) = max(a, 0);  d/da = 1 where a > 0, else 0 (also at exactly 0, as in PyTorch)
         # Written so that nan stays nan, as in PyTorch.
         return Value._from_op(0.0 if a <= 0.0 else a, "relu", self, 1.0 if a > 0.0 else 0.0)
 
     def sigmoid(self):
+        """1 / (1 + e^-x): squashes any number into (0, 1).
+
+        >>> Value(0.0).sigmoid().data
+        0.5
+        """
         s = _sigmoid(self.data)
         # d(sigmoid a)/da = sigmoid(a) * (1 - sigmoid(a))
         return Value._from_op(s, "sigmoid", self, s * (1.0 - s))
@@ -253,8 +278,8 @@ class Value:
 
         >>> a = Value(1.0, label="a")
         >>> b = a + 1
-        >>> [v.label or v.op for v in (b * a).topological_order()]
-        ['a', '', '+', '*']
+        >>> [v.label or v.op or v.data for v in (b * a).topological_order()]
+        ['a', 1.0, '+', '*']
         """
         topo, visited = [], set()
         stack = [(self, False)]

@@ -20,10 +20,11 @@ from ..viz.render import FORMATS, picture_path
 
 HELP = "draw the computation graph of an example (SVG, PNG or DOT)"
 
-DESCRIPTION = """Draw the computation graph of a small example, after backward, so every node
-shows its gradient. Level scalar draws one node per number (Value), level tensor one node per
-tensor op with every module call as a box. Prints the path of the file written (by default
-out/graph/EXAMPLE.svg)."""
+DESCRIPTION = """Draw the computation graph of a small example, after backward. Level scalar
+draws one node per number (Value), each showing its data and gradient; level tensor draws one
+node per tensor op with its shape, every module call as a box (--values also prints the
+numbers and gradients of tensors up to 4 x 4). Prints the path of the file written (by
+default out/graph/EXAMPLE.svg)."""
 
 SENTENCE = ["I", "play", "with", "cats"]
 
