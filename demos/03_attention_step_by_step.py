@@ -32,8 +32,11 @@ show("X", X, words, dims)
 # %% Q, K and V: the same words through three weight matrices
 head = nn.AttentionHead(d_model=d, d_head=d, rng=1)
 W_q, W_k, W_v = head.w_q.weight, head.w_k.weight, head.w_v.weight  # (3, 3) each
+show("W_q (random: training would learn it)", W_q, dims, dims)
+show("W_k", W_k, dims, dims)
+show("W_v", W_v, dims, dims)
 Q = X @ W_q  # what am I looking for?
-K = X @ W_k  # where can I find it?
+K = X @ W_k  # where can I find it? (what each word offers)
 V = X @ W_v  # what is the actual content?
 show("Q = X W_q", Q, words, dims)
 show("K = X W_k", K, words, dims)

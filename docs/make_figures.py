@@ -19,7 +19,6 @@ from tinygrad_attn.viz import heatmap_svg, matrix_svg, render_graph, write_svg
 from tinygrad_attn.walkthrough import Walkthrough
 
 ASSETS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets")
-SENTENCE = "I play with cats"
 
 
 def _stage(walkthrough, name):
@@ -37,31 +36,22 @@ def _stage_svg(walkthrough, name, title=None):
     return matrix_svg(matrix, rows, cols, title=title)
 
 
-def attention_figures():
-    """The single head of the walkthrough (4 words x 3 numbers), stage by stage."""
-    w = Walkthrough(SENTENCE, dim=3, heads=1, seed=0)
-    figures = {
+def walkthrough_figures():
+    """The stages of `make demo` (tinygrad-attn walkthrough with its defaults): pages 1-3."""
+    w = Walkthrough()
+    return {
         "x.svg": _stage_svg(w, "x", "X: the sentence as a matrix"),
-        "w_q.svg": _stage_svg(w, "w_q", "W_q"),
+        "w_q.svg": _stage_svg(w, "w_q", "W_q (random here, learned in training)"),
         "q.svg": _stage_svg(w, "q", "Q = X W_q"),
         "k.svg": _stage_svg(w, "k", "K = X W_k"),
         "v.svg": _stage_svg(w, "v", "V = X W_v"),
-        "scores.svg": _stage_svg(w, "scores", "scores = Q K^T"),
-        "scaled.svg": _stage_svg(w, "scaled", "scores / sqrt(d_k)"),
-        "weights.svg": _stage_svg(w, "weights", "softmax: the attention weights"),
-        "head.svg": _stage_svg(w, "head", "head = weights @ V"),
-    }
-    return figures
-
-
-def multi_head_figures():
-    """Multi-head attention of the walkthrough with 4 numbers per word and 2 heads."""
-    w = Walkthrough(SENTENCE, dim=4, heads=2, seed=0)
-    return {
-        "mh_head1_weights.svg": _stage_svg(w, "head1_weights", "head 1: attention weights"),
-        "mh_head2_weights.svg": _stage_svg(w, "head2_weights", "head 2: attention weights"),
-        "mh_concat.svg": _stage_svg(w, "concat", "Concat(head 1, head 2)"),
-        "mh_output.svg": _stage_svg(w, "output", "Concat(heads) W^O: the input's shape"),
+        "head1_scores.svg": _stage_svg(w, "head1_scores", "head 1: scores = Q_1 K_1^T"),
+        "head1_scaled.svg": _stage_svg(w, "head1_scaled", "head 1: scores / sqrt(d_k)"),
+        "head1_weights.svg": _stage_svg(w, "head1_weights", "head 1: attention weights"),
+        "head1.svg": _stage_svg(w, "head1", "head 1 = weights @ V_1"),
+        "head2_weights.svg": _stage_svg(w, "head2_weights", "head 2: attention weights"),
+        "concat.svg": _stage_svg(w, "concat", "Concat(head 1, head 2)"),
+        "output.svg": _stage_svg(w, "output", "Concat(heads) W^O: the input's shape"),
     }
 
 
@@ -74,7 +64,7 @@ def graph_figures(folder):
         render_graph(o, os.path.join(folder, "graph_neuron_path_to_w1.svg"), highlight=w1),
     ]
 
-    w = Walkthrough(SENTENCE, dim=3, heads=1, seed=0)
+    w = Walkthrough()
     written.append(render_graph(w.value_score, os.path.join(folder, "graph_score_scalar.svg")))
 
     mha = nn.MultiHeadAttention(d_model=4, num_heads=2, causal=True, rng=0)
@@ -119,14 +109,14 @@ TRAINING = ["attention_before.svg", "attention_after.svg", "loss.svg", "accuracy
 
 def figure_names():
     """The file names this script writes (without running anything slow)."""
-    names = list(attention_figures()) + list(multi_head_figures()) + QUICK_GRAPHS
+    names = list(walkthrough_figures()) + QUICK_GRAPHS
     return names + [f"train_{name}" for name in TRAINING]
 
 
 def quick_figures(folder):
     """Every figure except the training ones: (written paths)."""
     written = []
-    for name, svg in {**attention_figures(), **multi_head_figures()}.items():
+    for name, svg in walkthrough_figures().items():
         written.append(write_svg(svg, os.path.join(folder, name)))
     written += graph_figures(folder)
     return written

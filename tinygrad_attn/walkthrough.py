@@ -24,15 +24,22 @@ import random
 import shutil
 import tempfile
 
-from . import functional as F
 from . import nn
 from .gradcheck import gradcheck
 from .tensor import Tensor
 from .value import Value
 
-__all__ = ["DEFAULT_SENTENCE", "Walkthrough", "run", "format_matrix"]
+__all__ = [
+    "DEFAULT_SENTENCE",
+    "DEFAULT_DIM",
+    "DEFAULT_HEADS",
+    "Walkthrough",
+    "run",
+    "format_matrix",
+]
 
 DEFAULT_SENTENCE = "I play with cats"
+DEFAULT_DIM, DEFAULT_HEADS = 6, 2  # two heads, each with the seed's 4 words x 3 numbers
 
 
 def format_matrix(values, row_labels, col_labels, fmt="{:7.3f}", row_sums=False):
@@ -57,18 +64,26 @@ def format_matrix(values, row_labels, col_labels, fmt="{:7.3f}", row_sums=False)
 
 class Walkthrough:
     """Every number of the walkthrough, computed once: `stages` in reading order, then the
-    gradients and checks. Printing and drawing read from here."""
+    gradients and checks. Printing and drawing read from here.
 
-    def __init__(self, sentence=DEFAULT_SENTENCE, dim=3, heads=1, seed=0):
+    One multi-head attention layer is followed from its input to its output: every matrix
+    printed is computed from the matrices printed before it.
+    """
+
+    def __init__(self, sentence=DEFAULT_SENTENCE, dim=DEFAULT_DIM, heads=DEFAULT_HEADS, seed=0):
         _check_arguments(sentence, dim, heads)
         self.words = sentence.split()
         self.dim, self.heads, self.seed = dim, heads, seed
         self.d_head = dim // heads
+        self.dims = [f"d{j}" for j in range(dim)]
         self.stages = []  # (name, title, explanation, matrix, row labels, col labels, kind)
         rng = random.Random(seed)
         self._embed(rng)
-        self._single_head(rng)
-        self._multi_head(rng)
+        self.mha = nn.MultiHeadAttention(dim, heads, rng=rng)
+        _readable_weights(self.mha, rng)
+        self._projections()
+        self._heads()
+        self._combine()
         self._gradients()
         self._two_engines()
 
@@ -79,7 +94,6 @@ class Walkthrough:
 
     def _embed(self, rng):
         T, d = len(self.words), self.dim
-        self.dims = [f"d{j}" for j in range(d)]
         # Every word gets a vector of numbers. A trained model learns these (an embedding);
         # here they are seeded random numbers, one row per word.
         self.X = Tensor([[round(rng.uniform(-1, 1), 2) for _ in range(d)] for _ in range(T)])
@@ -92,25 +106,25 @@ class Walkthrough:
             self.dims,
         )
 
-    def _single_head(self, rng):
+    def _projections(self):
         d, words = self.dim, self.words
-        self.head = nn.AttentionHead(d, d, rng=rng)
-        _readable_weights(self.head, rng)
-        for name, w, role in (
-            ("w_q", self.head.w_q.weight, "what am I looking for?"),
-            ("w_k", self.head.w_k.weight, "where can I find it?"),
-            ("w_v", self.head.w_v.weight, "what is the actual content?"),
+        for name, layer, role in (
+            ("q", self.mha.w_q, "what am I looking for?"),
+            ("k", self.mha.w_k, "where can I find it? (what each word offers)"),
+            ("v", self.mha.w_v, "what is the actual content?"),
         ):
             self._stage(
-                name,
-                f"W_{name[-1]}: a learned weight matrix ({d} x {d})",
-                f"{name[-1].upper()} = X W_{name[-1]} asks: {role}",
-                w.tolist(),
+                f"w_{name}",
+                f"W_{name} ({d} x {d}): a weight matrix, learned in training (random here)",
+                f"{name.upper()} = X W_{name} asks: {role}",
+                layer.weight.tolist(),
                 self.dims,
                 self.dims,
             )
-        q, k, v = self.head.w_q(self.X), self.head.w_k(self.X), self.head.w_v(self.X)
-        for name, t in (("q", q), ("k", k), ("v", v)):
+        self.q, self.k, self.v = (
+            layer(self.X) for layer in (self.mha.w_q, self.mha.w_k, self.mha.w_v)
+        )
+        for name, t in (("q", self.q), ("k", self.k), ("v", self.v)):
             self._stage(
                 name,
                 f"{name.upper()} = X W_{name}  ({len(words)} x {d})",
@@ -119,160 +133,151 @@ class Walkthrough:
                 words,
                 self.dims,
             )
-        scores = q @ k.T  # (T, T): row = query word, column = key word
-        scaled = scores / math.sqrt(d)
-        weights = scaled.softmax(-1)
-        out = weights @ v
-        self._stage(
-            "scores",
-            "scores = Q K^T",
-            "Row i, column j: how well word i's query matches word j's key, in this sentence.",
-            scores.tolist(),
-            words,
-            words,
-        )
-        self._stage(
-            "scaled",
-            f"scaled scores = Q K^T / sqrt(d_k) = scores / {math.sqrt(d):.3f}",
-            "Dividing by sqrt(d_k) keeps the dot products from growing with the dimension.",
-            scaled.tolist(),
-            words,
-            words,
-        )
-        self._stage(
-            "weights",
-            "attention weights = softmax(scaled scores), row by row",
-            "Each row is now probabilities: positive, summing to 1.",
-            weights.tolist(),
-            words,
-            words,
-            kind="attention",
-        )
-        self._stage(
-            "head",
-            f"head = weights @ V  ({len(words)} x {d})",
-            "Each word's output is the weighted average of all the words' values.",
-            out.tolist(),
-            words,
-            self.dims,
-        )
-        self.single_head_output = out
 
-    def _multi_head(self, rng):
-        d, h, dh, words = self.dim, self.heads, self.d_head, self.words
-        self.mha = nn.MultiHeadAttention(d, h, rng=rng)
-        _readable_weights(self.mha, rng)
-        y = self.mha(self.X)  # (T, d)
-        weights = self.mha.attention  # (h, T, T)
-        q, k, v = self.mha.w_q(self.X), self.mha.w_k(self.X), self.mha.w_v(self.X)
-        heads = []
+    def _heads(self):
+        """Each head on its own columns of Q, K and V; the first one step by step."""
+        h, dh, words = self.heads, self.d_head, self.words
+        self.head_outputs = []
         for i in range(h):
             cols = list(range(i * dh, (i + 1) * dh))
+            col_labels = [self.dims[j] for j in cols]
             # head i uses columns [i*d_head, (i+1)*d_head) of the projected Q, K and V
-            q_i, k_i, v_i = (_columns(t, cols) for t in (q, k, v))
-            w_i = F.softmax(q_i @ k_i.T / math.sqrt(dh))
-            head_i = w_i @ v_i
-            heads.append(head_i)
+            q, k, v = (_columns(t, cols) for t in (self.q, self.k, self.v))
+            scores = q @ k.T  # (T, T): row = the word asking, column = the word looked at
+            scaled = scores / math.sqrt(dh)
+            weights = scaled.softmax(-1)
+            out = weights @ v  # (T, d_head)
+            self.head_outputs.append(out)
+            name, which = f"head{i + 1}", (f"head {i + 1} of {h}: " if h > 1 else "")
+            if i == 0:  # the first head, step by step
+                if h > 1:
+                    for letter, t in (("q", q), ("k", k), ("v", v)):
+                        self._stage(
+                            f"{name}_{letter}",
+                            f"{which}{letter.upper()}_{i + 1} = columns "
+                            f"{cols[0]}..{cols[-1]} of {letter.upper()}  ({len(words)} x {dh})",
+                            f"Each head works with its own d_head = {dh} columns.",
+                            t.tolist(),
+                            words,
+                            col_labels,
+                        )
+                self._stage(
+                    f"{name}_scores",
+                    f"{which}scores = Q_{i + 1} K_{i + 1}^T",
+                    "Row i, column j: how well word i's query matches word j's key, in this "
+                    "sentence.",
+                    scores.tolist(),
+                    words,
+                    words,
+                )
+                self._stage(
+                    f"{name}_scaled",
+                    f"{which}scaled scores = scores / sqrt(d_k) = scores / {math.sqrt(dh):.3f}",
+                    "Dividing by sqrt(d_k) keeps the dot products from growing with the dimension.",
+                    scaled.tolist(),
+                    words,
+                    words,
+                )
             self._stage(
-                f"head{i + 1}_weights",
-                f"head {i + 1} of {h}: attention weights (its own d_head = {dh} columns)",
-                f"Head {i + 1} uses columns {i * dh}..{(i + 1) * dh - 1} of Q, K and V.",
-                weights[i].tolist(),
+                f"{name}_weights",
+                f"{which}attention weights = softmax(scaled scores), row by row",
+                "Each row is now probabilities: positive, summing to 1."
+                if i == 0
+                else f"Head {i + 1} does the same with columns {cols[0]}..{cols[-1]}.",
+                weights.tolist(),
                 words,
                 words,
                 kind="attention",
             )
             self._stage(
-                f"head{i + 1}",
-                f"head {i + 1} = its weights @ its V  ({len(words)} x {dh})",
-                "One perspective on the sentence.",
-                head_i.tolist(),
+                name,
+                f"{which}head {i + 1} = weights @ V_{i + 1}  ({len(words)} x {dh})",
+                "Each word's output is the weighted average of all the words' values."
+                if i == 0
+                else "Another perspective on the same sentence.",
+                out.tolist(),
                 words,
-                [f"d{j}" for j in cols],
+                col_labels,
             )
-        concat = Tensor.cat(heads, axis=-1)
-        self._stage(
-            "concat",
-            f"Concat(head 1 .. head {h})  ({len(words)} x {d})",
-            "The heads side by side.",
-            concat.tolist(),
-            words,
-            self.dims,
-        )
+
+    def _combine(self):
+        d, h, words = self.dim, self.heads, self.words
+        concat = Tensor.cat(self.head_outputs, axis=-1)  # (T, d)
+        if h > 1:
+            self._stage(
+                "concat",
+                f"Concat(head 1 .. head {h})  ({len(words)} x {d})",
+                "The heads side by side.",
+                concat.tolist(),
+                words,
+                self.dims,
+            )
         self._stage(
             "w_o",
-            f"W^O: the output projection ({d} x {d})",
-            "Mixes what the heads found.",
+            f"W^O ({d} x {d}): the output projection (random here)",
+            "Mixes what the heads found." if h > 1 else "Mixes the head's numbers.",
             self.mha.w_o.weight.tolist(),
             self.dims,
             self.dims,
+        )
+        self.output = concat @ self.mha.w_o.weight
+        self.layer_difference = max(
+            abs(a - b) for a, b in zip(self.output.data, self.mha(self.X).data)
         )
         self._stage(
             "output",
             f"MultiHead(X) = Concat(heads) W^O  ({len(words)} x {d}, the input's shape)",
             "Every word now carries information from the words it attended to.",
-            y.tolist(),
+            self.output.tolist(),
             words,
             self.dims,
         )
-        self.output = y
 
     def _gradients(self):
-        # A loss to learn from. Training would use a real task (see `tinygrad-attn train`);
-        # here a simple one: make each word's output close to its own input.
-        def loss_fn(*weights):
+        # A loss to take gradients of. Training uses a real task (`tinygrad-attn train`);
+        # here a simple one: how far each word's output is from its own input.
+        def loss_fn(*weights):  # gradcheck nudges the weights in place: no arguments needed
             y = self.mha(self.X)
             return ((y - self.X) ** 2).mean()
 
-        params = [
-            self.mha.w_q.weight,
-            self.mha.w_k.weight,
-            self.mha.w_v.weight,
-            self.mha.w_o.weight,
-        ]
+        params = [self.mha.w_q.weight, self.mha.w_k.weight, self.mha.w_v.weight]
+        params.append(self.mha.w_o.weight)
         self.mha.zero_grad()
         self.loss = loss_fn()
         self.loss.backward()
-        self.grads = {p.label: p.grad.tolist() for p in params}
+        names = ("W_q", "W_k", "W_v", "W^O")
+        self.grads = {name: p.grad.tolist() for name, p in zip(names, params)}
         self.check = gradcheck(loss_fn, params)
 
     def _two_engines(self):
-        """The seed's single head again, on Values: one graph node per number."""
-        words, dims = self.words, self.dims
+        """Head 1 again, on Values: one graph node per number."""
+        words, dims, dh = self.words, self.dims, self.d_head
         X = _value_matrix(self.X, "X", words, dims)
-        Wq, Wk, Wv = (
-            _value_matrix(layer.weight, name, dims, dims)
-            for name, layer in (
-                ("W_q", self.head.w_q),
-                ("W_k", self.head.w_k),
-                ("W_v", self.head.w_v),
-            )
-        )
-        Q, K, V = _matmul(X, Wq), _matmul(X, Wk), _matmul(X, Wv)
+        W = {}
+        for name, layer in (("W_q", self.mha.w_q), ("W_k", self.mha.w_k), ("W_v", self.mha.w_v)):
+            first_head = [row[:dh] for row in layer.weight.tolist()]  # its columns 0..d_head-1
+            W[name] = _value_matrix(Tensor(first_head), name, dims, dims[:dh])
+        Q, K, V = (_matmul(X, W[name]) for name in ("W_q", "W_k", "W_v"))
         for name, M in (("Q", Q), ("K", K), ("V", V)):
             for word, row in zip(words, M):
                 for dim, v in zip(dims, row):
                     v.label = f"{name}[{word},{dim}]"
-        scale = 1.0 / math.sqrt(self.dim)
+        scale = 1.0 / math.sqrt(dh)
         out = []
-        for i, q_row in enumerate(Q):
+        for q_row in Q:
             scores = [_dot(q_row, k_row) * scale for k_row in K]
-            for j, s in enumerate(scores):
-                s.label = f"score[{words[i]},{words[j]}]"
             top = max(s.data for s in scores)  # a constant: softmax does not change
             e = [(s - top).exp() for s in scores]
             total = _sum(e)
             weights = [x / total for x in e]
-            out.append(
-                [_sum([w * v_row[j] for w, v_row in zip(weights, V)]) for j in range(self.dim)]
-            )
+            out.append([_sum([w * v_row[j] for w, v_row in zip(weights, V)]) for j in range(dh)])
         self.value_output = out
-        # The graph to draw: one attention score, q(word 0) . k(last word) / sqrt(d_k), with
-        # its gradients: how it depends on every number of X, W_q and W_k that feeds it.
+        # The graph to draw: one attention score, q(first word) . k(last word) / sqrt(d_k),
+        # with its gradients: how it depends on every number of X, W_q and W_k that feeds it.
         self.value_score = _dot(Q[0], K[-1]) * scale
         self.value_score.label = f"score[{words[0]},{words[-1]}]"
         self.value_score.backward()
-        tensor_rows = self.single_head_output.tolist()
+        tensor_rows = self.head_outputs[0].tolist()
         self.engine_difference = max(
             abs(v.data - t) for row_v, row_t in zip(out, tensor_rows) for v, t in zip(row_v, row_t)
         )
@@ -341,7 +346,15 @@ def report(w, echo=print):
         table = format_matrix(matrix, rows, cols, row_sums=(kind == "attention"))
         echo("    " + table.replace("\n", "\n    "))
     echo("")
-    echo(f"Learning: loss = mean((MultiHead(X) - X)^2) = {w.loss.item():.6f}")
+    echo(
+        f"The library's nn.MultiHeadAttention computes the same output in one call "
+        f"(largest difference {w.layer_difference:.1e})."
+    )
+    echo("")
+    echo(
+        f"Gradients of a simple loss, mean((MultiHead(X) - X)^2) = {w.loss.item():.6f}, "
+        "for the weights above:"
+    )
     for name, grad in w.grads.items():
         echo(f"\n  d loss / d {name}:")
         echo("    " + format_matrix(grad, w.dims, w.dims, fmt="{:9.5f}").replace("\n", "\n    "))
@@ -350,12 +363,19 @@ def report(w, echo=print):
     echo("    " + str(w.check).replace("\n", "\n    "))
     echo("")
     echo(
-        f"Two engines, one answer: the single head on Values (one node per number) and on "
-        f"Tensors differ by at most {w.engine_difference:.1e}."
+        f"Two engines, one answer: head 1 on Values (one node per number) and on Tensors "
+        f"differ by at most {w.engine_difference:.1e}."
     )
 
 
-def run(sentence=DEFAULT_SENTENCE, dim=3, heads=1, seed=0, out="out/walkthrough", echo=print):
+def run(
+    sentence=DEFAULT_SENTENCE,
+    dim=DEFAULT_DIM,
+    heads=DEFAULT_HEADS,
+    seed=0,
+    out="out/walkthrough",
+    echo=print,
+):
     """Compute, print and draw the walkthrough; returns the paths of the files written."""
     w = Walkthrough(sentence, dim, heads, seed)
     report(w, echo)
@@ -406,6 +426,6 @@ def write_figures(w, out):
 
 
 def _single_head_value_graph(w):
-    """The scalar graph of one attention score of the single head: every number that feeds
-    it, one node each (the whole head would be hundreds of nodes; see the tensor graph)."""
+    """The scalar graph of one attention score of head 1: every number that feeds it, one
+    node each (the whole head would be hundreds of nodes; see the tensor graph)."""
     return w.value_score

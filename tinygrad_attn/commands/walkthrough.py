@@ -4,7 +4,7 @@ import os
 
 from ..cli import UsageError
 from ..viz.render import find_renderer
-from ..walkthrough import DEFAULT_SENTENCE
+from ..walkthrough import DEFAULT_DIM, DEFAULT_HEADS, DEFAULT_SENTENCE
 from ..walkthrough import run as run_walkthrough
 
 HELP = "attention stage by stage: X, Q K V, scores, softmax, heads, W^O, gradients"
@@ -22,9 +22,18 @@ def add_arguments(parser):
     parser.add_argument(
         "--sentence", default=DEFAULT_SENTENCE, help=f'the words (default: "{DEFAULT_SENTENCE}")'
     )
-    parser.add_argument("--dim", type=int, default=3, help="numbers per word, d_model (default 3)")
     parser.add_argument(
-        "--heads", type=int, default=1, help="attention heads; must divide --dim (default 1)"
+        "--dim",
+        type=int,
+        default=DEFAULT_DIM,
+        help=f"numbers per word, d_model (default {DEFAULT_DIM}; --dim 3 --heads 1 is one head "
+        "of 4 words x 3 numbers)",
+    )
+    parser.add_argument(
+        "--heads",
+        type=int,
+        default=DEFAULT_HEADS,
+        help=f"attention heads; must divide --dim (default {DEFAULT_HEADS})",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed for the weights (default 0)")
     parser.add_argument(
