@@ -9,8 +9,8 @@ from the right, and a size-1 axis (or a missing one) is repeated to match the ot
 shape (3,) added to a (4, 3) matrix is added to each of the 4 rows. In the backward pass each
 repeated number gets the *sum* of the gradients of all the places it was copied to.
 
-The loops are written as `list(map(add, a, b))` rather than `[x + y for x, y in zip(a, b)]`:
-the same thing, but map runs the loop in C, about twice as fast.
+Some loops are written as `list(map(add, a, b))`: the same as
+`[x + y for x, y in zip(a, b)]`, with the loop run in C (about 5% faster on Python 3.11).
 
 Numbers follow IEEE-754 like PyTorch: each op first runs the plain fast loop, and only when
 Python raises (exp overflow, log(0), x/0) redoes it number by number with the IEEE helpers
@@ -111,7 +111,7 @@ class ElementwiseOps:
 
     def _pow_number(self, n):
         x = self.data
-        # x ** 2 is common (squares in losses and variances): a plain product is faster
+        # x ** 2 is common (squares in losses and variances): a plain product is ~1.3x faster
         out = list(map(mul, x, x)) if n == 2.0 else _pow_lists(x, [n] * len(x))
 
         def backward(g):

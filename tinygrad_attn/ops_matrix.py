@@ -327,6 +327,8 @@ else:
 
     def _dot_all(rows, cols):
         """Every row . every column: the inner loop of every matmul, forward and backward.
-        sum(map(mul, r, c)) runs the multiply-adds in C: about 3x faster than a Python loop
-        over the numbers (benchmarks/)."""
+        sum(map(mul, r, c)) runs the multiply-adds in C: on Python 3.11 about 1.3x faster
+        than a `for` loop over the numbers and 1.5x faster than summing a list comprehension
+        (rows of 16 to 64 numbers); 64x64 products reach 88% of the fastest plain-Python
+        multiply-add rate (benchmarks/, workload C)."""
         return [sum(map(mul, r, c)) for r in rows for c in cols]
