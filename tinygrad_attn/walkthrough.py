@@ -413,10 +413,8 @@ def write_figures(w, out):
             max_nodes=5000,
         )
         names.append(f"{n + 1:02d}_graph_score_scalar.svg")
-        w.mha.zero_grad()
-        loss = ((w.mha(w.X) - w.X) ** 2).mean()
-        loss.backward()
-        render_graph(loss, os.path.join(staging, f"{n + 2:02d}_graph_multi_head_tensor.svg"))
+        # the loss of the gradient stage, whose backward() filled every .grad
+        render_graph(w.loss, os.path.join(staging, f"{n + 2:02d}_graph_multi_head_tensor.svg"))
         names.append(f"{n + 2:02d}_graph_multi_head_tensor.svg")
         for name in names:
             os.replace(os.path.join(staging, name), os.path.join(out, name))
