@@ -28,6 +28,18 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message} (see --help)")
 
 
+def nearest_existing(path):
+    """`path` itself if it exists, else its nearest existing parent: where making it would
+    start. Subcommands check that one before any work, to fail early on a bad --out."""
+    path = os.path.abspath(path)
+    while not os.path.exists(path):
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    return path
+
+
 def _command_modules():
     from . import commands
 

@@ -12,7 +12,7 @@ import os
 import random
 
 from .. import nn
-from ..cli import UsageError
+from ..cli import UsageError, nearest_existing
 from ..tensor import Tensor
 from ..value import Value
 from ..viz.graph import MAX_NODES, render_graph
@@ -95,10 +95,8 @@ def _check_writable(path):
     """Before drawing: the file's folder exists or can be made, and we may write in it."""
     if path.is_dir():
         raise UsageError(f"graph: cannot write {path}: it is a folder; give a file name")
-    existing = path.absolute().parent
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
+    existing = nearest_existing(path.absolute().parent)
+    if not os.path.isdir(existing):
         raise UsageError(f"graph: cannot write {path}: {existing} is a file, not a directory")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise UsageError(f"graph: cannot write {path}: no permission to write in {existing}")

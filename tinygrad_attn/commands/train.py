@@ -5,7 +5,7 @@ import os
 import sys
 import time
 
-from ..cli import UsageError
+from ..cli import UsageError, nearest_existing
 from ..tasks import DEFAULT_TASK, TASKS
 from ..train import Config, format_attention, make_model, results, run_training, write_figures
 
@@ -94,9 +94,7 @@ def _check_folder(path, flag):
             raise UsageError(f"train: {flag} {path} exists and is not a folder")
         existing = path
     else:
-        existing = os.path.dirname(os.path.abspath(path))
-        while not os.path.exists(existing):
-            existing = os.path.dirname(existing)
+        existing = nearest_existing(path)
         if not os.path.isdir(existing):
             raise UsageError(f"train: {flag} {path}: {existing} is not a folder")
     if not os.access(existing, os.W_OK | os.X_OK):

@@ -2,7 +2,7 @@
 
 import os
 
-from ..cli import UsageError
+from ..cli import UsageError, nearest_existing
 from ..viz.render import find_renderer
 from ..walkthrough import DEFAULT_DIM, DEFAULT_HEADS, DEFAULT_SENTENCE
 from ..walkthrough import run as run_walkthrough
@@ -65,12 +65,7 @@ def run(args):
 
 def check_writable_folder(path, command):
     """Fail early, before any work, when `path` cannot become a folder we can write in."""
-    probe = os.path.abspath(path)
-    while not os.path.exists(probe):
-        parent = os.path.dirname(probe)
-        if parent == probe:
-            break
-        probe = parent
+    probe = nearest_existing(path)
     if not os.path.isdir(probe):
         raise UsageError(f"{command}: --out {path} cannot be created: {probe} is not a folder")
     if not os.access(probe, os.W_OK | os.X_OK):
