@@ -93,7 +93,7 @@ class Evaluation:
     loss: float
     task_accuracy: float
     attention_accuracy: float  # the best head's share of attention on the key positions
-    best_head: tuple  # (layer, head) of that head
+    best_head: tuple  # (layer, head) of that head, as list indices (shown to people from 1)
     per_head: dict = field(default_factory=dict)  # (layer, head) -> its share
 
 
@@ -345,9 +345,19 @@ def training_figures(run):
     * loss.svg, accuracy.svg: the curves over the training steps (only if it trained).
     """
     task = get_task(run.config.task)
-    words = task.words(run.data.heldout[0].tokens)
+    example = run.data.heldout[0]
+    words = task.words(example.tokens)
     layer, head = run.after.best_head
-    where = f"layer {layer}, head {head}"
+    where = f"layer {layer + 1}, head {head + 1}"  # counted from 1, as head_1 in the formula
+    T = len(words)
+    causal = run.model.blocks[layer].attn.causal
+    marks = {
+        "outline": list(zip(example.positions, example.keys)),  # where attention should be
+        "outline_note": "orange frame: the word the task requires",
+        "masked": [[causal and j > i for j in range(T)] for i in range(T)],
+        "scored_rows": list(example.positions),
+        "unscored_note": "faded rows: predictions that do not count",
+    }
     figures = {}
     trained = bool(run.history.loss)
     for name, maps in (("before", run.attention_before), ("after", run.attention_after)):
@@ -358,6 +368,8 @@ def training_figures(run):
             col_labels=words,
             title=f"{task.name}: attention {when} ({where})",
             caption=task.hint,
+            mark_row_max=name == "before",  # a pale picture: show where each row leans
+            **marks,
         )
     history = run.history
     if history.loss:

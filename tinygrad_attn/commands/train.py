@@ -184,6 +184,6 @@ def _report(run, paths):
             f"attention accuracy {score.attention_accuracy:.3f}, loss {score.loss:.4f}"
         )
     example = run.data.heldout[0]
-    print(f"\nattention of layer {layer}, head {head} on a held-out example ({task.hint}):")
+    print(f"\nattention of layer {layer + 1}, head {head + 1} on a held-out example ({task.hint}):")
     print(format_attention(run.attention_after[layer][head], task.words(example.tokens)))
     print(f"\n{run.seconds:.1f} s; wrote {', '.join(paths)}")

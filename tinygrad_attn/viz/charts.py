@@ -8,6 +8,7 @@ import math
 from types import SimpleNamespace
 from xml.sax.saxutils import escape
 
+from .fonts import fit_text
 from .svg import (
     ASCENT,
     AXIS_LINE,
@@ -18,6 +19,7 @@ from .svg import (
     MARGIN,
     MIDDLE,
     SMALL_FONT,
+    TEXT_ROOM,
     _attrs,
     _clean,
     _document,
@@ -164,14 +166,6 @@ def _y_axis(ys, y_range, plot_h):
     return lo, hi, [ticks[k] for k in kept], [texts[k] for k in kept]
 
 
-def _fit(text, size, room):
-    """The text, cut short with an ellipsis until it is at most `room` px wide."""
-    text = _clean(text)
-    while len(text) > 1 and text_width(text, size) > room:
-        text = text[:-2] + "\u2026"
-    return text
-
-
 def line_chart_svg(
     series,
     title="",
@@ -207,11 +201,13 @@ def line_chart_svg(
 
     # Left to right: y label, y tick labels, plot, legend. Top to bottom: title, plot, x tick
     # labels (a little lower than the lowest y tick label reaches), x label.
-    heading, top, right = _heading(title, "", MARGIN)
-    top += GAP
-    x_label, y_label = _fit(x_label, FONT, plot_w), _fit(y_label, FONT, plot_h)
+    x_label = fit_text(_clean(x_label), FONT, plot_w)
+    y_label = fit_text(_clean(y_label), FONT, plot_h) if y_label else ""
     left = MARGIN + ((ASCENT + DESCENT) * FONT + GAP if y_label else 0)
     left += max(map(_tick_width, y_texts)) + 4 + GAP
+    room = max(TEXT_ROOM, left + plot_w - MARGIN)  # the title wraps at the plot's right edge
+    heading, top, right = _heading(title, "", MARGIN, room)
+    top += GAP
     bottom = top + plot_h
     ticks_top = bottom + (MIDDLE + DESCENT) * SMALL_FONT + 2
 

@@ -12,18 +12,19 @@ there are no ids and no dates, and items come in the order they were given.
 import math
 import numbers
 import os
-import unicodedata
 from xml.sax.saxutils import escape, quoteattr
+
+from .fonts import FONT_FAMILY, text_width, wrap_text
 
 __all__ = ["format_number", "text_width", "write_svg"]
 
-FONT_FAMILY = "Helvetica, Arial, 'DejaVu Sans', 'Liberation Sans', sans-serif"
 FONT, TITLE_FONT, SMALL_FONT, VALUE_FONT = 12, 14, 10, 11
 ASCENT, DESCENT = 0.8, 0.25  # how far glyphs reach above / below the baseline, in font sizes
 MIDDLE = 0.35  # a baseline this far (in font sizes) below a line centres digits on that line
 MARGIN, GAP = 10, 6
-DARK_TEXT, LIGHT_TEXT, MUTED_TEXT = "#222222", "#ffffff", "#666666"
-MISSING = "#bdbdbd"  # the cell colour of nan and +-inf
+LINE = ASCENT + DESCENT + 0.2  # font sizes from one line of text to the next
+TEXT_ROOM = 300  # px: titles and captions wrap at the width of the figure, or at this
+MUTED_TEXT = "#666666"
 GRID_LINE, AXIS_LINE = "#e3e3e3", "#555555"
 SIN45 = math.sqrt(0.5)  # sin(45 degrees) = cos(45 degrees), for rotated column labels
 
@@ -47,31 +48,6 @@ def format_number(x, fmt="{:.2f}"):
     if text.startswith("-") and not any(c in "123456789" for c in text):
         text = text[1:]  # -0.001 rounds to "-0.00": the sign says nothing, drop it
     return text
-
-
-def _char_width(ch):
-    """Width of one character in font sizes, erring wide: DejaVu Sans, the widest common
-    sans-serif fallback, is the reference (its digits are 0.64 wide, "i" 0.28, "W" 0.99)."""
-    if unicodedata.combining(ch):
-        return 0.0  # accents sit on the previous letter
-    if unicodedata.east_asian_width(ch) in "WF" or ch in "mwMW@%\u2026\u2014":
-        return 1.0
-    if ch in "ijlI.,:;'|! ":
-        return 0.34
-    if ch in 'frt()[]{}-/\\*"`':
-        return 0.48
-    if ch.isupper() or ch in "&#~+=<>^":
-        return 0.84
-    return 0.64
-
-
-def text_width(text, font_size):
-    """Estimated width in px of `text` drawn at `font_size` (generous rather than tight).
-
-    >>> text_width("ab", 10)
-    12.8
-    """
-    return round(font_size * sum(_char_width(c) for c in text), 6)
 
 
 def _clean(text):
@@ -146,21 +122,33 @@ def _document(width, height, body, title):
     return "\n".join([*lines, *body, "</svg>"])
 
 
-def _heading(title, subtitle, y):
-    """The title and subtitle lines from height y down: (elements, new y, right edge)."""
+def _text_lines(x, y, text, size, room, bold=False, **style):
+    """`text` wrapped at `room` px, first line's top at height y: (elements, new y, right)."""
+    lines = wrap_text(_clean(text), size, room, bold)
+    body = []
+    for k, line in enumerate(lines):
+        baseline = y + (k * LINE + ASCENT) * size
+        weight = "bold" if bold else None
+        body.append(_text(x, baseline, line, size, font_weight=weight, **style))
+    height = (len(lines) * LINE - 0.2) * size if lines else 0.0
+    right = max([x + text_width(line, size, bold) for line in lines], default=x)
+    return body, y + height, right
+
+
+def _heading(title, subtitle, y, room):
+    """The title (bold) and subtitle, wrapped at `room` px, from height y down:
+    (elements, new y, right edge)."""
     body, right = [], MARGIN
     if title:
-        baseline = y + ASCENT * TITLE_FONT
-        body.append(_text(MARGIN, baseline, title, TITLE_FONT, class_="title", font_weight="bold"))
-        y += (ASCENT + DESCENT) * TITLE_FONT + 4
-        right = max(right, MARGIN + text_width(_clean(title), TITLE_FONT))
+        lines, y, edge = _text_lines(MARGIN, y, title, TITLE_FONT, room, True, class_="title")
+        body += lines
+        y, right = y + 4, max(right, edge)
     if subtitle:
-        baseline = y + ASCENT * SMALL_FONT
-        body.append(
-            _text(MARGIN, baseline, subtitle, SMALL_FONT, class_="subtitle", fill=MUTED_TEXT)
+        lines, y, edge = _text_lines(
+            MARGIN, y, subtitle, SMALL_FONT, room, class_="subtitle", fill=MUTED_TEXT
         )
-        y += (ASCENT + DESCENT) * SMALL_FONT + 4
-        right = max(right, MARGIN + text_width(_clean(subtitle), SMALL_FONT))
+        body += lines
+        y, right = y + 4, max(right, edge)
     return body, y, right
 
 
