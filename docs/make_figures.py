@@ -15,43 +15,29 @@ import sys
 
 from tinygrad_attn import Tensor, nn
 from tinygrad_attn.commands.graph import neuron_values
-from tinygrad_attn.viz import heatmap_svg, matrix_svg, render_graph, write_svg
+from tinygrad_attn.viz import render_graph, write_svg
 from tinygrad_attn.walkthrough import Walkthrough
+from tinygrad_attn.walkthrough_figures import stage_svg
 
 ASSETS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets")
-
-
-def _stage(walkthrough, name):
-    for stage_name, title, _, matrix, rows, cols, kind in walkthrough.stages:
-        if stage_name == name:
-            return title, matrix, rows, cols, kind
-    raise KeyError(name)
-
-
-def _stage_svg(walkthrough, name, title=None):
-    stage_title, matrix, rows, cols, kind = _stage(walkthrough, name)
-    title = title or stage_title
-    if kind == "attention":
-        return heatmap_svg(matrix, rows, cols, title=title, caption="each row sums to 1")
-    return matrix_svg(matrix, rows, cols, title=title)
 
 
 def walkthrough_figures():
     """The stages of `make demo` (tinygrad-attn walkthrough with its defaults): pages 1-3."""
     w = Walkthrough()
     return {
-        "x.svg": _stage_svg(w, "x", "X: the sentence as a matrix"),
-        "w_q.svg": _stage_svg(w, "w_q", "W_q (random here, learned in training)"),
-        "q.svg": _stage_svg(w, "q", "Q = X W_q"),
-        "k.svg": _stage_svg(w, "k", "K = X W_k"),
-        "v.svg": _stage_svg(w, "v", "V = X W_v"),
-        "head1_scores.svg": _stage_svg(w, "head1_scores", "head 1: scores = Q_1 K_1^T"),
-        "head1_scaled.svg": _stage_svg(w, "head1_scaled", "head 1: scores / sqrt(d_k)"),
-        "head1_weights.svg": _stage_svg(w, "head1_weights", "head 1: attention weights"),
-        "head1.svg": _stage_svg(w, "head1", "head 1 = weights @ V_1"),
-        "head2_weights.svg": _stage_svg(w, "head2_weights", "head 2: attention weights"),
-        "concat.svg": _stage_svg(w, "concat", "Concat(head 1, head 2)"),
-        "output.svg": _stage_svg(w, "output", "Concat(heads) W^O: the input's shape"),
+        "x.svg": stage_svg(w, "x", "X: the sentence as a matrix"),
+        "w_q.svg": stage_svg(w, "w_q", "W_q (random here, learned in training)"),
+        "q.svg": stage_svg(w, "q", "Q = X W_q"),
+        "k.svg": stage_svg(w, "k", "K = X W_k"),
+        "v.svg": stage_svg(w, "v", "V = X W_v"),
+        "head1_scores.svg": stage_svg(w, "head1_scores", "head 1: scores = Q_1 K_1^T"),
+        "head1_scaled.svg": stage_svg(w, "head1_scaled", "head 1: scores / sqrt(d_k)"),
+        "head1_weights.svg": stage_svg(w, "head1_weights", "head 1: attention weights"),
+        "head1.svg": stage_svg(w, "head1", "head 1 = weights @ V_1"),
+        "head2_weights.svg": stage_svg(w, "head2_weights", "head 2: attention weights"),
+        "concat.svg": stage_svg(w, "concat", "Concat(head 1, head 2)"),
+        "output.svg": stage_svg(w, "output", "Concat(heads) W^O: the input's shape"),
     }
 
 

@@ -141,3 +141,89 @@ def test_format_matrix_labels_rows_and_columns_and_shows_row_sums():
     lines = text.splitlines()
     assert lines[0].split() == ["x", "y", "|", "sum"]
     assert lines[1].split()[0] == "a" and lines[1].endswith("1.000")
+
+
+def test_in_every_product_the_columns_of_the_left_name_the_rows_of_the_right():
+    w = Walkthrough(dim=6, heads=2)
+    labels = {name: (rows, cols) for name, _, _, _, rows, cols, _ in w.stages}
+    for left, right, product in [("x", "w_q", "q"), ("x", "w_k", "k"), ("x", "w_v", "v")]:
+        assert labels[left][1] == labels[right][0]  # X's columns are W's rows: d0..d5
+        assert labels[right][1] == labels[product][1]  # W's columns are Q's: q0..q5
+    assert labels["w_q"][0] != labels["w_q"][1]  # input and output dimensions differ
+    assert labels["concat"][1] == labels["w_o"][0]  # Concat's columns are W^O's rows
+    assert labels["w_o"][1] == labels["output"][1] == labels["x"][1]  # the input's shape
+    assert labels["head1"][1] == labels["concat"][1][:3]  # head 1 is Concat's first block
+
+
+def test_the_heads_are_marked_in_the_figures_of_w_q_concat_and_w_o():
+    from tinygrad_attn.walkthrough_figures import stage_svg
+
+    w = Walkthrough(dim=6, heads=3)
+    for name, kind in [("w_q", "col-group"), ("q", "col-group"), ("concat", "col-group")]:
+        root = ET.fromstring(stage_svg(w, name))
+        groups = [e.text for e in root.iter() if e.get("class") == kind]
+        assert groups == ["head 1", "head 2", "head 3"], name
+    root = ET.fromstring(stage_svg(w, "w_o"))
+    assert [e.text for e in root.iter() if e.get("class") == "row-group"] == [
+        "head 1",
+        "head 2",
+        "head 3",
+    ]
+    one_head = ET.fromstring(stage_svg(Walkthrough(dim=3, heads=1), "w_q"))
+    assert not [e for e in one_head.iter() if e.get("class") == "col-group"]
+
+
+def test_scores_and_scaled_scores_share_one_colour_scale_and_say_so():
+    from tinygrad_attn.walkthrough_figures import stage_svg
+
+    w = Walkthrough()
+    figures = [ET.fromstring(stage_svg(w, name)) for name in ("head1_scores", "head1_scaled")]
+    legends = [[e.text for e in f.iter() if e.get("class") == "legend"] for f in figures]
+    assert legends[0] == legends[1]  # the same ends of the colour scale
+    scores = {name: m for name, _, _, m, _, _, _ in w.stages}["head1_scores"]
+    top = max(abs(x) for row in scores for x in row)
+    assert legends[0][0] == f"{top:.2f}"  # set by the scores, the larger of the two
+    for f in figures:
+        caption = " ".join(e.text for e in f.iter() if e.get("class") == "caption")
+        assert "One colour scale for scores and scaled scores" in caption
+        words = [e.text for e in f.iter() if e.get("class") in ("x-label", "y-label")]
+        assert words == ["key (attended to)", "query (attending)"]
+
+
+def test_one_head_uses_q_k_v_without_a_head_number_and_one_word_is_singular(capsys):
+    from tinygrad_attn.walkthrough import report
+
+    w = Walkthrough("cats", dim=3, heads=1)
+    report(w)
+    out = capsys.readouterr().out
+    assert "(1 word, d_model = 3, 1 head of d_head = 3)" in out
+    assert "(1 word x 3 numbers)" in out
+    assert "scores = Q K^T" in out and "head 1 = weights @ V " in out
+    assert "Q_1" not in out and "K_1" not in out and "V_1" not in out
+
+
+def test_figures_are_written_before_anything_is_printed(tmp_path):
+    from tinygrad_attn.walkthrough import run
+
+    def reader_gone(text):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    with pytest.raises(BrokenPipeError):
+        run(out=str(tmp_path / "figs"), echo=reader_gone)
+    written = sorted(os.listdir(tmp_path / "figs"))
+    assert "01_x.svg" in written and any("graph" in name for name in written)
+
+
+def test_walkthrough_piped_into_head_exits_0_with_every_figure_written(tmp_path):
+    import subprocess
+    import sys
+
+    figs = tmp_path / "figs"
+    command = (
+        f"{sys.executable} -m tinygrad_attn walkthrough --out {figs} | head -n 3; "
+        'exit "${PIPESTATUS[0]}"'
+    )
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith('Sentence: "I play with cats"') and done.stderr == ""
+    assert len(os.listdir(figs)) == 21

@@ -78,7 +78,9 @@ def main(argv=None):
         if args.command is None:
             commands = ", ".join(name for name, _ in _command_modules())
             raise UsageError(f"tinygrad-attn: choose a command: {commands} (see --help)")
-        return args.func(args)
+        status = args.func(args)
+        sys.stdout.flush()  # here, where a reader who left early (`| head`) is handled below
+        return status
     except UsageError as error:
         if debug:
             raise
@@ -87,9 +89,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # whoever read our output stopped (`| head`): stop quietly
-        _silence_stdout()
-        return 1
+    except BrokenPipeError:  # whoever read our output stopped (`| head`): they had enough.
+        _silence_stdout()  # Stop quietly, and successfully: the work was done
+        return 0
     except Exception as error:  # a runtime failure: one line unless --debug
         if debug:
             raise

@@ -19,10 +19,7 @@ same flags always give the same output.
 """
 
 import math
-import os
 import random
-import shutil
-import tempfile
 
 from . import nn
 from .gradcheck import gradcheck
@@ -75,8 +72,15 @@ class Walkthrough:
         self.words = sentence.split()
         self.dim, self.heads, self.seed = dim, heads, seed
         self.d_head = dim // heads
+        # Column names say which matrix a column belongs to, so that in every product A @ B
+        # the columns of A carry the names of the rows of B: X's columns d0.. are the rows of
+        # W_q, whose columns q0.. are Q's columns. A head's output mixes the rows of its
+        # columns of V, so it keeps their names (v0..), side by side in Concat, and these are
+        # the rows of W^O, whose columns d0.. give the output the input's shape.
         self.dims = [f"d{j}" for j in range(dim)]
+        self.columns = {name: [f"{name}{j}" for j in range(dim)] for name in "qkv"}
         self.stages = []  # (name, title, explanation, matrix, row labels, col labels, kind)
+        self.drawing = {}  # stage name -> how to draw it: options for matrix_svg / heatmap_svg
         rng = random.Random(seed)
         self._embed(rng)
         self.mha = nn.MultiHeadAttention(dim, heads, rng=rng)
@@ -87,8 +91,15 @@ class Walkthrough:
         self._gradients()
         self._two_engines()
 
-    def _stage(self, name, title, text, matrix, rows, cols, kind="matrix"):
+    def _stage(self, name, title, text, matrix, rows, cols, kind="matrix", **drawing):
         self.stages.append((name, title, text, matrix, rows, cols, kind))
+        self.drawing[name] = drawing
+
+    def _head_groups(self, width=None):
+        """[("head 1", d_head), ...]: which columns each head works with (none for one head)."""
+        if self.heads == 1:
+            return None
+        return [(f"head {i + 1}", width or self.d_head) for i in range(self.heads)]
 
     # ------------------------------------------------------------------ the stages
 
@@ -99,7 +110,7 @@ class Walkthrough:
         self.X = Tensor([[round(rng.uniform(-1, 1), 2) for _ in range(d)] for _ in range(T)])
         self._stage(
             "x",
-            f"X: the sentence as a matrix ({T} words x {d} numbers)",
+            f"X: the sentence as a matrix ({_count(T, 'word')} x {_count(d, 'number')})",
             "Each word becomes a row of numbers (its embedding).",
             self.X.tolist(),
             self.words,
@@ -119,7 +130,10 @@ class Walkthrough:
                 f"{name.upper()} = X W_{name} asks: {role}",
                 layer.weight.tolist(),
                 self.dims,
-                self.dims,
+                self.columns[name],
+                col_groups=self._head_groups(),
+                scale="weights",
+                y_label="from X's columns",
             )
         self.q, self.k, self.v = (
             layer(self.X) for layer in (self.mha.w_q, self.mha.w_k, self.mha.w_v)
@@ -131,7 +145,9 @@ class Walkthrough:
                 "The same words seen through a different matrix.",
                 t.tolist(),
                 words,
-                self.dims,
+                self.columns[name],
+                col_groups=self._head_groups(),
+                scale="qkv",
             )
 
     def _heads(self):
@@ -140,7 +156,6 @@ class Walkthrough:
         self.head_outputs = []
         for i in range(h):
             cols = list(range(i * dh, (i + 1) * dh))
-            col_labels = [self.dims[j] for j in cols]
             # head i uses columns [i*d_head, (i+1)*d_head) of the projected Q, K and V
             q, k, v = (_columns(t, cols) for t in (self.q, self.k, self.v))
             scores = q @ k.T  # (T, T): row = the word asking, column = the word looked at
@@ -148,27 +163,35 @@ class Walkthrough:
             weights = scaled.softmax(-1)
             out = weights @ v  # (T, d_head)
             self.head_outputs.append(out)
-            name, which = f"head{i + 1}", (f"head {i + 1} of {h}: " if h > 1 else "")
+            name = f"head{i + 1}"
+            which = f"head {i + 1} of {h}: " if h > 1 else ""
+            sub = f"_{i + 1}" if h > 1 else ""  # Q_1, K_1, V_1: the head's columns
+            Q, K, V = (f"{letter}{sub}" for letter in "QKV")
+            words_axes = {"x_label": "key (attended to)", "y_label": "query (attending)"}
             if i == 0:  # the first head, step by step
                 if h > 1:
                     for letter, t in (("q", q), ("k", k), ("v", v)):
                         self._stage(
                             f"{name}_{letter}",
-                            f"{which}{letter.upper()}_{i + 1} = columns "
+                            f"{which}{letter.upper()}{sub} = columns "
                             f"{cols[0]}..{cols[-1]} of {letter.upper()}  ({len(words)} x {dh})",
-                            f"Each head works with its own d_head = {dh} columns.",
+                            f"Each head works with its own d_head = {dh} columns: head 1's "
+                            f"part of {letter.upper()} is called {letter.upper()}{sub}.",
                             t.tolist(),
                             words,
-                            col_labels,
+                            [self.columns[letter][j] for j in cols],
+                            scale="qkv",
                         )
                 self._stage(
                     f"{name}_scores",
-                    f"{which}scores = Q_{i + 1} K_{i + 1}^T",
+                    f"{which}scores = {Q} {K}^T",
                     "Row i, column j: how well word i's query matches word j's key, in this "
                     "sentence.",
                     scores.tolist(),
                     words,
                     words,
+                    scale="scores",
+                    **words_axes,
                 )
                 self._stage(
                     f"{name}_scaled",
@@ -177,6 +200,8 @@ class Walkthrough:
                     scaled.tolist(),
                     words,
                     words,
+                    scale="scores",
+                    **words_axes,
                 )
             self._stage(
                 f"{name}_weights",
@@ -191,13 +216,14 @@ class Walkthrough:
             )
             self._stage(
                 name,
-                f"{which}head {i + 1} = weights @ V_{i + 1}  ({len(words)} x {dh})",
+                f"{which}head {i + 1} = weights @ {V}  ({len(words)} x {dh})",
                 "Each word's output is the weighted average of all the words' values."
                 if i == 0
                 else "Another perspective on the same sentence.",
                 out.tolist(),
                 words,
-                col_labels,
+                [self.columns["v"][j] for j in cols],
+                scale="heads",
             )
 
     def _combine(self):
@@ -207,18 +233,23 @@ class Walkthrough:
             self._stage(
                 "concat",
                 f"Concat(head 1 .. head {h})  ({len(words)} x {d})",
-                "The heads side by side.",
+                "The heads side by side, each with its own columns of V.",
                 concat.tolist(),
                 words,
-                self.dims,
+                self.columns["v"],
+                col_groups=self._head_groups(),
+                scale="heads",
             )
         self._stage(
             "w_o",
             f"W^O ({d} x {d}): the output projection (random here)",
             "Mixes what the heads found." if h > 1 else "Mixes the head's numbers.",
             self.mha.w_o.weight.tolist(),
+            self.columns["v"],
             self.dims,
-            self.dims,
+            row_groups=self._head_groups(),
+            scale="weights",
+            y_label="from Concat's columns" if h > 1 else "from the head's columns",
         )
         self.output = concat @ self.mha.w_o.weight
         self.layer_difference = max(
@@ -226,7 +257,9 @@ class Walkthrough:
         )
         self._stage(
             "output",
-            f"MultiHead(X) = Concat(heads) W^O  ({len(words)} x {d}, the input's shape)",
+            f"MultiHead(X) = Concat(heads) W^O  ({len(words)} x {d}, the input's shape)"
+            if h > 1
+            else f"output = head W^O  ({len(words)} x {d}, the input's shape)",
             "Every word now carries information from the words it attended to.",
             self.output.tolist(),
             words,
@@ -256,12 +289,13 @@ class Walkthrough:
         W = {}
         for name, layer in (("W_q", self.mha.w_q), ("W_k", self.mha.w_k), ("W_v", self.mha.w_v)):
             first_head = [row[:dh] for row in layer.weight.tolist()]  # its columns 0..d_head-1
-            W[name] = _value_matrix(Tensor(first_head), name, dims, dims[:dh])
+            columns = self.columns[name[-1]][:dh]
+            W[name] = _value_matrix(Tensor(first_head), name, dims, columns)
         Q, K, V = (_matmul(X, W[name]) for name in ("W_q", "W_k", "W_v"))
         for name, M in (("Q", Q), ("K", K), ("V", V)):
             for word, row in zip(words, M):
-                for dim, v in zip(dims, row):
-                    v.label = f"{name}[{word},{dim}]"
+                for col, v in zip(self.columns[name.lower()], row):
+                    v.label = f"{name}[{word},{col}]"
         scale = 1.0 / math.sqrt(dh)
         out = []
         for q_row in Q:
@@ -272,9 +306,19 @@ class Walkthrough:
             weights = [x / total for x in e]
             out.append([_sum([w * v_row[j] for w, v_row in zip(weights, V)]) for j in range(dh)])
         self.value_output = out
-        # The graph to draw: one attention score, q(first word) . k(last word) / sqrt(d_k),
-        # with its gradients: how it depends on every number of X, W_q and W_k that feeds it.
-        self.value_score = _dot(Q[0], K[-1]) * scale
+        # The graph to draw: one attention score, q . k / sqrt(d_k), of the first word's
+        # query and the last word's key, from their numbers alone: small enough to read.
+        # (Drawn from X and the weights instead, this one number is a graph of over a
+        # hundred nodes.) Its gradients say: d score / d q = k / sqrt(d_k), and back.
+        sub = "_1" if self.heads > 1 else ""
+        q = [
+            Value(x.data, label=f"Q{sub}[{words[0]},{c}]") for x, c in zip(Q[0], self.columns["q"])
+        ]
+        k = [
+            Value(x.data, label=f"K{sub}[{words[-1]},{c}]")
+            for x, c in zip(K[-1], self.columns["k"])
+        ]
+        self.value_score = _dot(q, k) / math.sqrt(dh)
         self.value_score.label = f"score[{words[0]},{words[-1]}]"
         self.value_score.backward()
         tensor_rows = self.head_outputs[0].tolist()
@@ -293,6 +337,11 @@ def _check_arguments(sentence, dim, heads):
             raise ValueError(f"{name} must be a positive int, got {n!r}")
     if dim % heads:
         raise ValueError(f"heads must divide dim: {dim} is not divisible by {heads}")
+
+
+def _count(n, noun):
+    """ "1 word", "4 words"."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _readable_weights(module, rng):
@@ -336,8 +385,8 @@ def _matmul(A, B):
 def report(w, echo=print):
     """Print every stage of a Walkthrough."""
     echo(
-        f'Sentence: "{" ".join(w.words)}"  ({len(w.words)} words, d_model = {w.dim}, '
-        f"{w.heads} head{'s' if w.heads > 1 else ''} of d_head = {w.d_head})"
+        f'Sentence: "{" ".join(w.words)}"  ({_count(len(w.words), "word")}, d_model = {w.dim}, '
+        f"{_count(w.heads, 'head')} of d_head = {w.d_head})"
     )
     for number, (_, title, text, matrix, rows, cols, kind) in enumerate(w.stages, 1):
         echo("")
@@ -376,54 +425,17 @@ def run(
     out="out/walkthrough",
     echo=print,
 ):
-    """Compute, print and draw the walkthrough; returns the paths of the files written."""
+    """Compute, draw and print the walkthrough; returns the paths of the files written.
+
+    The figures are written before anything is printed: a reader who stops the printing
+    early (`| head`) still gets every figure."""
+    from .walkthrough_figures import write_figures
+
     w = Walkthrough(sentence, dim, heads, seed)
-    report(w, echo)
     files = write_figures(w, out)
+    report(w, echo)
     echo("")
     echo(f"Figures written to {out}/:")
     for path in files:
         echo(f"  {path}")
     return files
-
-
-def write_figures(w, out):
-    """One SVG per stage, plus the two computation graphs. Everything is drawn in a temporary
-    folder first and moved into `out` at the end, so a failure leaves nothing half-written."""
-    from .viz import find_renderer, render_graph
-    from .viz.figures import heatmap_svg, matrix_svg, write_svg
-
-    find_renderer()  # no layout program for the graphs: say so before writing anything
-    os.makedirs(out, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=".walkthrough-", dir=out)
-    names = []
-    try:
-        for number, (name, title, _, matrix, rows, cols, kind) in enumerate(w.stages, 1):
-            filename = f"{number:02d}_{name}.svg"
-            if kind == "attention":
-                svg = heatmap_svg(matrix, rows, cols, title=title)
-            else:
-                svg = matrix_svg(matrix, rows, cols, title=title)
-            write_svg(svg, os.path.join(staging, filename))
-            names.append(filename)
-        n = len(w.stages)
-        render_graph(
-            _single_head_value_graph(w),
-            os.path.join(staging, f"{n + 1:02d}_graph_score_scalar.svg"),
-            max_nodes=5000,
-        )
-        names.append(f"{n + 1:02d}_graph_score_scalar.svg")
-        # the loss of the gradient stage, whose backward() filled every .grad
-        render_graph(w.loss, os.path.join(staging, f"{n + 2:02d}_graph_multi_head_tensor.svg"))
-        names.append(f"{n + 2:02d}_graph_multi_head_tensor.svg")
-        for name in names:
-            os.replace(os.path.join(staging, name), os.path.join(out, name))
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return [os.path.join(out, name) for name in names]
-
-
-def _single_head_value_graph(w):
-    """The scalar graph of one attention score of head 1: every number that feeds it, one
-    node each (the whole head would be hundreds of nodes; see the tensor graph)."""
-    return w.value_score

@@ -1,0 +1,84 @@
+"""The walkthrough's pictures: one figure per stage, and two computation graphs.
+
+Each stage's matrix is drawn with the options the walkthrough chose for it (column groups for
+the heads, the words on both axes of scores, ...). Stages meant to be compared share one
+colour scale, and say so in their caption: the four weight matrices; Q, K and V; the scores
+and the scaled scores, so that the division by sqrt(d_k) shows as paler colours; the heads'
+outputs and their concatenation.
+"""
+
+import os
+import shutil
+import tempfile
+
+from .viz import find_renderer, render_graph
+from .viz.colours import shared_range
+from .viz.figures import heatmap_svg, matrix_svg, write_svg
+
+__all__ = ["stage_svg", "write_figures"]
+
+# How the captions name the stages that share a colour scale.
+SHORT_NAMES = {
+    "w_q": "W_q", "w_k": "W_k", "w_v": "W_v", "w_o": "W^O", "q": "Q", "k": "K", "v": "V",
+    "head1_q": "Q_1", "head1_k": "K_1", "head1_v": "V_1", "head1_scores": "scores",
+    "head1_scaled": "scaled scores", "concat": "Concat",
+}  # fmt: skip
+
+
+def _short(name):
+    if name in SHORT_NAMES:
+        return SHORT_NAMES[name]
+    return name.replace("head", "head ")  # head2 -> head 2
+
+
+def stage_svg(w, name, title=None, caption=None):
+    """The figure of one stage of Walkthrough `w`, as SVG text. `title` replaces the stage's
+    own title; `caption` comes before the note on a shared colour scale."""
+    stage = next((s for s in w.stages if s[0] == name), None)
+    if stage is None:
+        raise KeyError(f"no stage {name!r}; stages: {', '.join(s[0] for s in w.stages)}")
+    _, stage_title, _, matrix, rows, cols, kind = stage
+    options = dict(w.drawing.get(name, {}))
+    notes = [caption] if caption else []
+    group = options.pop("scale", None)
+    sharing = [s for s in w.stages if w.drawing.get(s[0], {}).get("scale") == group]
+    if group is not None and len(sharing) > 1:
+        options["vmin"], options["vmax"] = shared_range([s[3] for s in sharing])
+        names = [_short(s[0]) for s in sharing]
+        together = ", ".join(names[:-1]) + " and " + names[-1]
+        notes.append(f"One colour scale for {together}: equal colours, equal numbers.")
+    title = title or stage_title
+    if kind == "attention":
+        notes.insert(0, "Each row sums to 1.")
+        return heatmap_svg(
+            matrix, rows, cols, title=title, caption=" ".join(notes), mark_row_max=True, **options
+        )
+    return matrix_svg(matrix, rows, cols, title=title, caption=" ".join(notes), **options)
+
+
+def write_figures(w, out):
+    """One SVG per stage, plus the two computation graphs. Everything is drawn in a temporary
+    folder first and moved into `out` at the end, so a failure leaves nothing half-written."""
+    find_renderer()  # no layout program for the graphs: say so before writing anything
+    os.makedirs(out, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=".walkthrough-", dir=out)
+    names = []
+    try:
+        for number, stage in enumerate(w.stages, 1):
+            filename = f"{number:02d}_{stage[0]}.svg"
+            write_svg(stage_svg(w, stage[0]), os.path.join(staging, filename))
+            names.append(filename)
+        n = len(w.stages)
+        # one attention score, number by number (the whole head would be hundreds of nodes)
+        name = f"{n + 1:02d}_graph_score_scalar.svg"
+        render_graph(w.value_score, os.path.join(staging, name))
+        names.append(name)
+        # the loss of the gradient stage, whose backward() filled every .grad
+        name = f"{n + 2:02d}_graph_multi_head_tensor.svg"
+        render_graph(w.loss, os.path.join(staging, name))
+        names.append(name)
+        for name in names:
+            os.replace(os.path.join(staging, name), os.path.join(out, name))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return [os.path.join(out, name) for name in names]
