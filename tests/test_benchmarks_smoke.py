@@ -84,3 +84,20 @@ def test_examples_in_docstrings_hold(module):
     result = doctest.testmod(module)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+def test_ab_times_this_checkout_against_a_git_revision():
+    run = subprocess.run(
+        [sys.executable, "-m", "benchmarks.ab", "HEAD", "--rounds", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    rows = [line for line in run.stdout.splitlines() if line.startswith("| ") and "---" not in line]
+    assert [row.split(" | ")[0][2:].strip() for row in rows[1:]] == [
+        "attention",
+        "training step",
+        "Value step",
+    ]
