@@ -286,7 +286,9 @@ def _tensor_slot(t, index, name):
     slot = _Slot()
     slot.name = name
     slot.get = lambda: t.data[index]
-    slot.set = lambda number: t.data.__setitem__(index, number)
+    # The nudges are put back exactly afterwards, so they are not counted as changes of the
+    # tensor's version (a graph built before the check can still run backward()).
+    slot.set = lambda number: list.__setitem__(t.data, index, number)
     slot.get_grad = lambda: t.grad
     slot.set_grad = lambda g: setattr(t, "grad", g)
     slot.get_grad_number = lambda: 0.0 if t.grad is None else t.grad.data[index]

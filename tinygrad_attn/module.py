@@ -10,7 +10,7 @@ checked before anything changes.
 import json
 import os
 
-from .autograd import scope
+from .autograd import scope, write_in_place
 from .tensor import Tensor
 
 __all__ = ["Module"]
@@ -128,7 +128,7 @@ class Module:
                 + "; ".join(problems)
             )
         for name, p in params.items():  # everything checked: now change the parameters
-            p.data[:] = new_data[name]
+            write_in_place(p, new_data[name])  # counted: older graphs refuse backward()
 
     def save(self, path):
         """Write the parameters to a JSON file (never pickle: loading runs no code)."""

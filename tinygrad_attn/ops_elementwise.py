@@ -41,7 +41,7 @@ class ElementwiseOps:
             # d(a+b)/da = 1, d(a+b)/db = 1: the gradient passes through to both
             return _sum_to(self, g, ia, shape), _sum_to(other, g, ib, shape)
 
-        return record(out, shape, "+", (self, other), backward)
+        return record(out, shape, "+", (self, other), backward, saves="nothing")
 
     def __sub__(self, other):
         other = self._lift(other, "-")
@@ -53,7 +53,7 @@ class ElementwiseOps:
             gb = list(map(neg, g)) if other.requires_grad else None
             return _sum_to(self, g, ia, shape), _sum_to(other, gb, ib, shape)
 
-        return record(out, shape, "-", (self, other), backward)
+        return record(out, shape, "-", (self, other), backward, saves="nothing")
 
     def __mul__(self, other):
         other = self._lift(other, "*")
@@ -66,7 +66,7 @@ class ElementwiseOps:
             gb = list(map(mul, g, a)) if other.requires_grad else None
             return _sum_to(self, ga, ia, shape), _sum_to(other, gb, ib, shape)
 
-        return record(out, shape, "*", (self, other), backward)
+        return record(out, shape, "*", (self, other), backward, saves="inputs")
 
     def __truediv__(self, other):
         other = self._lift(other, "/")
@@ -123,7 +123,7 @@ class ElementwiseOps:
             powers = _pow_lists(x, [n - 1.0] * len(x))
             return ([n * gi * p for gi, p in zip(g, powers)],)
 
-        return record(out, self.shape, f"**{n:g}", (self,), backward)
+        return record(out, self.shape, f"**{n:g}", (self,), backward, saves="inputs")
 
     def __radd__(self, other):  # number + Tensor
         return self._lift(other, "+") + self
@@ -144,7 +144,9 @@ class ElementwiseOps:
 
     def __neg__(self):
         # d(-x)/dx = -1
-        return record(list(map(neg, self.data)), self.shape, "neg", (self,), _negate_grad)
+        return record(
+            list(map(neg, self.data)), self.shape, "neg", (self,), _negate_grad, saves="nothing"
+        )
 
     def exp(self):
         try:
@@ -152,7 +154,9 @@ class ElementwiseOps:
         except OverflowError:
             out = list(map(_exp, self.data))
         # d(e^x)/dx = e^x, the output itself
-        return record(out, self.shape, "exp", (self,), lambda g: (list(map(mul, g, out)),))
+        return record(
+            out, self.shape, "exp", (self,), lambda g: (list(map(mul, g, out)),), saves="output"
+        )
 
     def log(self):
         x = self.data
@@ -161,7 +165,9 @@ class ElementwiseOps:
         except ValueError:  # log(0) or log(negative)
             out = list(map(_log, x))
         # d(ln x)/dx = 1/x
-        return record(out, self.shape, "log", (self,), lambda g: (_div_lists(g, x),))
+        return record(
+            out, self.shape, "log", (self,), lambda g: (_div_lists(g, x),), saves="inputs"
+        )
 
     def tanh(self):
         out = list(map(math.tanh, self.data))
@@ -170,7 +176,7 @@ class ElementwiseOps:
             # d(tanh x)/dx = 1 - tanh(x)^2
             return ([gi * (1.0 - t * t) for gi, t in zip(g, out)],)
 
-        return record(out, self.shape, "tanh", (self,), backward)
+        return record(out, self.shape, "tanh", (self,), backward, saves="output")
 
     def relu(self):
         x = self.data
@@ -180,7 +186,7 @@ class ElementwiseOps:
             # d(relu x)/dx = 1 where x > 0, else 0 (also at exactly 0, as in PyTorch)
             return ([gi if v > 0.0 else 0.0 for gi, v in zip(g, x)],)
 
-        return record(out, self.shape, "relu", (self,), backward)
+        return record(out, self.shape, "relu", (self,), backward, saves="inputs")
 
     def sigmoid(self):
         out = list(map(_sigmoid, self.data))
@@ -189,7 +195,7 @@ class ElementwiseOps:
             # d(sigmoid x)/dx = sigmoid(x) * (1 - sigmoid(x))
             return ([gi * s * (1.0 - s) for gi, s in zip(g, out)],)
 
-        return record(out, self.shape, "sigmoid", (self,), backward)
+        return record(out, self.shape, "sigmoid", (self,), backward, saves="output")
 
     def sqrt(self):
         try:
@@ -201,7 +207,7 @@ class ElementwiseOps:
             # d(sqrt x)/dx = 1 / (2 sqrt(x))
             return (_div_lists(g, [2.0 * s for s in out]),)
 
-        return record(out, self.shape, "sqrt", (self,), backward)
+        return record(out, self.shape, "sqrt", (self,), backward, saves="output")
 
     def masked_fill(self, mask, value):
         """Replace the numbers where `mask` is True by `value` (the mask broadcasts to this
@@ -228,7 +234,7 @@ class ElementwiseOps:
             # filled positions hold a constant now: no gradient; the rest pass it through
             return ([0.0 if f else gi for gi, f in zip(g, filled)],)
 
-        return record(out, self.shape, "masked_fill", (self,), backward)
+        return record(out, self.shape, "masked_fill", (self,), backward, saves="nothing")
 
 
 def _negate_grad(g):

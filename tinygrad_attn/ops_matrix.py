@@ -48,7 +48,7 @@ class MatrixOps:
             # d(sum)/dx = 1 for every x that was added: each gets the whole gradient
             return (_gather(g, broadcast_index(kept, self.shape), len(self.data)),)
 
-        return record(data, shape, "sum", (self,), backward)
+        return record(data, shape, "sum", (self,), backward, saves="nothing")
 
     def mean(self, axis=None, keepdims=False):
         """The average along `axis` (composite: sum, then multiply by 1/count).
@@ -136,7 +136,7 @@ class MatrixOps:
                 grad += [pi * (gi - dot) for pi, gi in zip(p, gp)]
             return (grad,)
 
-        return record(out, self.shape, "softmax", (self,), backward)
+        return record(out, self.shape, "softmax", (self,), backward, saves="output")
 
     def _softmax_composed(self, axis=-1):
         """softmax from primitives (max, -, exp, sum, /): the reference for the fused op."""
@@ -232,7 +232,7 @@ class MatrixOps:
                 gb = _combine_blocks(pieces, b_blocks, len(B))
             return ga, gb
 
-        return record(out, shape, "matmul", (a, b), backward)
+        return record(out, shape, "matmul", (a, b), backward, saves="inputs")
 
     def __rmatmul__(self, other):  # nested list @ Tensor
         return self._lift(other, "@", numbers=False) @ self

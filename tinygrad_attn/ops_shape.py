@@ -28,7 +28,7 @@ class ShapeOps:
             raise TypeError(f"reshape: sizes must be ints, got {tuple(shape)}")
         new_shape = reshape_target(self.shape, tuple(shape))
         # the flat row-major order is unchanged, so the gradient flows back as it is
-        return record(list(self.data), new_shape, "reshape", (self,), _same_grad)
+        return record(list(self.data), new_shape, "reshape", (self,), _same_grad, saves="nothing")
 
     def transpose(self, dim0=-2, dim1=-1):
         """Swap two axes (by default the last two: the matrix transpose).
@@ -49,14 +49,14 @@ class ShapeOps:
         shape = tuple(shape)
         index = transpose_index(self.shape, d0, d1)  # the input position each output reads
         if index is None:  # a size-1 axis swapped: the numbers stay in the same order
-            return record(list(self.data), shape, "transpose", (self,), _same_grad)
+            return record(list(self.data), shape, "transpose", (self,), _same_grad, saves="nothing")
         out = list(map(self.data.__getitem__, index))
 
         def backward(g):
             # transposing back moves every gradient to where its number came from
             return (list(map(g.__getitem__, transpose_index(shape, d0, d1))),)
 
-        return record(out, shape, "transpose", (self,), backward)
+        return record(out, shape, "transpose", (self,), backward, saves="nothing")
 
     @property
     def T(self):
@@ -107,7 +107,7 @@ class ShapeOps:
                 ]
             return (grad,)
 
-        return record(out, shape, "index", (self,), backward)
+        return record(out, shape, "index", (self,), backward, saves="nothing")
 
     def split(self, size, axis=-1):
         """Cut into consecutive pieces of `size` along `axis` (the last may be shorter).
@@ -148,7 +148,7 @@ class ShapeOps:
                 ]
             return (grad,)
 
-        return record(out, shape, "split", (self,), backward)
+        return record(out, shape, "split", (self,), backward, saves="nothing")
 
 
 def cat(tensors, axis=0):
@@ -188,7 +188,7 @@ def cat(tensors, axis=0):
             start += c
         return tuple(grads)
 
-    return record(out, shape, "cat", tuple(tensors), backward)
+    return record(out, shape, "cat", tuple(tensors), backward, saves="nothing")
 
 
 def _same_grad(g):

@@ -3,11 +3,14 @@
 Gradient descent moves every parameter a small step against its gradient, downhill on the
 loss: w <- w - lr * dL/dw. `SGD` does exactly that (with optional momentum); `Adam` scales each
 number's step by running averages of its gradient and squared gradient, PyTorch's update rule
-with bias correction. Both change the parameters' numbers in place.
+with bias correction. Both change the parameters' numbers in place, through
+`write_in_place`: that counts the change in each parameter's version, so a graph recorded
+before the step refuses `backward()` instead of computing a gradient from the new numbers.
 """
 
 import math
 
+from .autograd import write_in_place
 from .tensor import Tensor
 from .value import _div
 
@@ -76,7 +79,7 @@ class SGD(Optimizer):
                 v = self.velocity[i]
                 v = list(g) if v is None else [mu * vi + gi for vi, gi in zip(v, g)]
                 self.velocity[i] = g = v
-            p.data[:] = [w - lr * gi for w, gi in zip(p.data, g)]
+            write_in_place(p, [w - lr * gi for w, gi in zip(p.data, g)])
 
 
 class Adam(Optimizer):
@@ -121,15 +124,16 @@ class Adam(Optimizer):
             m[:] = [b1 * mi + (1.0 - b1) * gi for mi, gi in zip(m, g)]
             v[:] = [b2 * vi + (1.0 - b2) * gi * gi for vi, gi in zip(v, g)]
             try:
-                p.data[:] = [
+                new = [
                     w - lr * (mi / correction1) / (sqrt(vi / correction2) + eps)
                     for w, mi, vi in zip(p.data, m, v)
                 ]
             except ZeroDivisionError:  # eps = 0 and a zero gradient: 0/0 is nan (IEEE-754)
-                p.data[:] = [
+                new = [
                     w - lr * _div(mi / correction1, sqrt(vi / correction2) + eps)
                     for w, mi, vi in zip(p.data, m, v)
                 ]
+            write_in_place(p, new)
 
 
 def _check(x, name, low, high=None):

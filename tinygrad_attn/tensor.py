@@ -19,8 +19,10 @@ nan; no Python OverflowError or ZeroDivisionError escapes an op.
 """
 
 import random
+from operator import attrgetter
 
 from . import autograd
+from .autograd import Storage, write_in_place
 from .ops_elementwise import ElementwiseOps
 from .ops_matrix import MatrixOps
 from .ops_shape import ShapeOps, cat
@@ -55,7 +57,7 @@ class Tensor(ElementwiseOps, MatrixOps, ShapeOps):
     """
 
     __slots__ = (
-        "data",  # the numbers: one flat list, row by row
+        "_data",  # the numbers: one flat list, row by row (see the `data` property)
         "shape",  # a tuple of sizes; () for a single number
         "_grad",  # the gradient (see the `grad` property)
         "requires_grad",  # True for parameters and for everything computed from them
@@ -66,11 +68,12 @@ class Tensor(ElementwiseOps, MatrixOps, ShapeOps):
         "scope",  # the module calls it was made in (for graph pictures)
         "_order",  # when it was made: a tensor is always made after its children
         "_site",  # (file, line) that made it, recorded inside detect_anomaly()
+        "_versions",  # versions of the numbers its backward reads, when it was recorded
     )
 
     def __init__(self, data, requires_grad=False, label=""):
         if isinstance(data, Tensor):
-            flat, shape = list(data.data), data.shape
+            flat, shape = Storage(data.data), data.shape  # a copy: its own numbers
         else:
             flat, shape = parse_nested(data)
         if not isinstance(label, str):
@@ -164,6 +167,38 @@ class Tensor(ElementwiseOps, MatrixOps, ShapeOps):
         new_shape = shape[:ax] + (1,) + shape[ax:]  # (.., 1, ..) then join along that axis
         return cat([t.reshape(new_shape) for t in tensors], ax)
 
+    # ------------------------------------------------------------------ its numbers
+
+    def _set_data(self, numbers):
+        if isinstance(numbers, Tensor):
+            flat, shape = list(numbers.data), numbers.shape
+        else:
+            flat, shape = parse_nested(numbers)
+        count = len(self._data)
+        if shape != self.shape and not (len(shape) == 1 and len(flat) == count):
+            raise ValueError(
+                f"data: the tensor has shape {self.shape} ({count} numbers) but the new numbers "
+                f"have shape {shape}; give nested lists of shape {self.shape} or a flat list of "
+                f"{count} numbers (another shape needs a new tensor: Tensor(numbers))"
+            )
+        write_in_place(self, flat)
+
+    data = property(
+        attrgetter("_data"),
+        _set_data,
+        doc="""The numbers: one flat list, row by row (a `Storage`, a list that counts its
+        changes). Change them in place with `t.data[i] = x`, `t.data[:] = numbers` or
+        `t.data = numbers` (a flat list or nested lists of the tensor's shape): each change
+        is checked and counted, and a graph that used the old numbers refuses `backward()`.
+
+        >>> t = Tensor([[1.0, 2.0], [3.0, 4.0]])
+        >>> t.data
+        [1.0, 2.0, 3.0, 4.0]
+        >>> t.data = [[0.0, 0.0], [0.0, 1.0]]; t.data
+        [0.0, 0.0, 0.0, 1.0]
+        """,
+    )
+
     # ------------------------------------------------------------------ looking at it
 
     @property
@@ -222,7 +257,7 @@ class Tensor(ElementwiseOps, MatrixOps, ShapeOps):
         if type(g) is list:  # backward() stores the plain list; wrap it on first look,
             # with a copy: two tensors may share one gradient list (x + y hands the same
             # gradient to both), and editing one .grad must not change the other
-            g = self._grad = Tensor._wrap(list(g), self.shape)
+            g = self._grad = Tensor._wrap(Storage(g), self.shape)
         return g
 
     @grad.setter

@@ -27,6 +27,7 @@ this file).
 
 import math
 import sys
+import threading
 
 __all__ = ["Value"]
 
@@ -51,8 +52,8 @@ class Value:
     # Every operation in this file has one or two inputs, so a node keeps its children (a, b)
     # and their local derivatives (da, db) in four slots: no list, no set, no closure per
     # node. With __slots__ (no per-object dict) a node costs about a quarter of the memory of
-    # a micrograd node (see benchmarks/).
-    __slots__ = ("data", "grad", "label", "op", "_a", "_b", "_da", "_db")
+    # a micrograd node (see benchmarks/). `_site` is filled only inside detect_anomaly().
+    __slots__ = ("data", "grad", "label", "op", "_a", "_b", "_da", "_db", "_site")
 
     def __init__(self, data, label=""):
         if isinstance(data, Value):
@@ -88,7 +89,7 @@ class Value:
         out.op = op
         out._a, out._da = a, da
         out._b, out._db = b, db
-        if _checking:  # inside detect_anomaly() only
+        if _checking and _thread.checking:  # inside detect_anomaly() only
             _check_forward(out)
         return out
 
@@ -266,7 +267,7 @@ class Value:
                 v._a.grad += v._da * v.grad  # the chain rule
                 if v._b is not None:
                     v._b.grad += v._db * v.grad
-        if _checking:  # inside detect_anomaly() only
+        if _checking and _thread.checking:  # inside detect_anomaly() only
             _check_backward(topo, previous)
         for v, old in zip(topo, previous):
             v.grad += old
@@ -372,24 +373,33 @@ def _sigmoid(x):
 
 # ---------------------------------------------------------------------- detect_anomaly()
 #
-# `with tinygrad_attn.detect_anomaly():` (autograd.py) sets `_checking`. Then every op
-# remembers the file and line that made it and stops at a nan result, and backward() stops
-# at the first op whose local derivative turns a gradient into nan (0 * inf). Outside it the
-# only cost is one test of a module flag per op (within the noise of the benchmarks). The
-# places are kept in a table that is emptied when detect_anomaly() ends, not in the nodes:
-# a node stays as small as it is (see benchmarks/).
+# `with tinygrad_attn.detect_anomaly():` (autograd.py) switches the checks on for the thread
+# that runs it. Then every op made in that thread remembers the file and line that made it
+# (in the node's `_site`, so it goes when the node goes) and stops at a nan result, and
+# backward() stops at the first op whose local derivative turns a gradient into nan
+# (0 * inf). Outside it the only cost is one test of a module flag per op: `_checking`
+# counts the threads inside detect_anomaly() and is 0 nearly always (within the noise of
+# the benchmarks).
 
-_checking = False
-_sites = {}  # Value -> (file, line) where it was made, for Values made inside detect_anomaly()
+
+class _ThreadChecks(threading.local):
+    checking = False  # this thread is inside detect_anomaly()
+
+
+_thread = _ThreadChecks()
+_checking = 0  # how many threads are inside detect_anomaly() now
+_checking_lock = threading.Lock()
 _PACKAGE_DIR = __file__.replace("\\", "/").rsplit("/", 1)[0] + "/"
 
 
 def set_anomaly_checks(on):
-    """Switch the checks of `detect_anomaly()` on or off for Values."""
+    """Switch the checks of `detect_anomaly()` on or off for Values made in this thread."""
     global _checking
-    _checking = bool(on)
-    if not on:
-        _sites.clear()
+    on = bool(on)
+    with _checking_lock:
+        if _thread.checking != on:
+            _thread.checking = on
+            _checking += 1 if on else -1
 
 
 def _user_site():
@@ -403,7 +413,7 @@ def _user_site():
 
 
 def _check_forward(out):
-    _sites[out] = _user_site()
+    out._site = _user_site()
     if out.data != out.data:
         _anomaly_error(out, "forward")
 
@@ -424,7 +434,7 @@ def _check_backward(topo, previous):
 
 def _anomaly_error(node, phase):
     inputs = ", ".join(f"{child.data:.6g}" for child in node.children)
-    site = _sites.get(node)
+    site = getattr(node, "_site", None)
     nan_inputs = phase == "forward" and any(child.data != child.data for child in node.children)
     raise RuntimeError(
         f"detect_anomaly: {node.op!r} produced nan in its {phase} pass; input values {inputs}; "
