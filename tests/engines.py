@@ -30,6 +30,10 @@ __all__ = [
     "softmax",
     "causal_softmax",
     "layer_norm",
+    "variance",
+    "absolute",
+    "clamp",
+    "smallest",
     "flatten",
 ]
 
@@ -96,6 +100,36 @@ def layer_norm(row, eps=1e-5):
     centered = [x - mean for x in row]
     var = _sum([c * c for c in centered]) / n
     return [c / (var + eps) ** 0.5 for c in centered]
+
+
+def variance(row, correction=1):
+    """sum((x - mean)^2) / (n - correction)."""
+    n = len(row)
+    mean = _sum(row) / n
+    return _sum([(x - mean) * (x - mean) for x in row]) / (n - correction)
+
+
+def absolute(v):
+    """|v| = relu(v) + relu(-v): slope 1 or -1, and 0 at exactly 0 (both relus are flat)."""
+    return v.relu() + (-v).relu()
+
+
+def clamp(v, low, high):
+    """v itself inside [low, high] (the bounds included); a constant bound outside it."""
+    if v.data < low:
+        return Value(low)
+    if v.data > high:
+        return Value(high)
+    return v
+
+
+def smallest(row):
+    """The first Value holding the smallest number: its gradient goes there alone."""
+    best = row[0]
+    for v in row[1:]:
+        if v.data < best.data:
+            best = v
+    return best
 
 
 def _sum(items):

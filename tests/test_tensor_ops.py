@@ -220,6 +220,7 @@ REDUCTIONS = {
     "sum": (Tensor.sum, math.fsum),
     "mean": (Tensor.mean, lambda xs: math.fsum(xs) / len(xs)),
     "max": (Tensor.max, max),
+    "min": (Tensor.min, min),
 }
 
 
@@ -262,7 +263,7 @@ def reduce_reference(x, axis, keepdims, combine):
 def test_reduction_over_any_axes_with_or_without_keepdims(name, data):
     method, combine = REDUCTIONS[name]
     shape = data.draw(shapes(), label="shape")
-    x = draw_tensor(data, shape, "distinct" if name == "max" else None)
+    x = draw_tensor(data, shape, "distinct" if name in ("max", "min") else None)
     axis = data.draw(axis_arguments(len(shape)), label="axis")
     keepdims = data.draw(st.booleans(), label="keepdims")
     out = method(x, axis=axis, keepdims=keepdims)
@@ -645,6 +646,8 @@ TENSOR_OPS = [
     " + ", " - ", " * ", " / ", " ** ", "-a", ".exp()", ".log()", ".tanh()", ".relu()",
     ".sigmoid()", ".sqrt()", ".sum(", ".mean(", ".max(", ".softmax(", ".log_softmax(", " @ ",
     ".reshape(", ".transpose(", ".T", "[", ".split(", "cat(", "stack(", ".masked_fill(",
+    ".min(", ".abs()", ".var(", ".std(", ".clamp(", ".gelu()", "where(", ".unsqueeze(",
+    ".squeeze(", ".permute(", ".flatten(", "[...",
 ]  # fmt: skip
 
 

@@ -9,12 +9,16 @@ import math
 
 import pytest
 from engines import (
+    absolute,
     assert_engines_agree,
     causal_softmax,
+    clamp,
     layer_norm,
     matmul,
+    smallest,
     softmax,
     transpose,
+    variance,
 )
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -97,6 +101,79 @@ def test_layer_norm_agrees():
         inputs={"x": matrix(3, 4, seed=1), "weight": [1.5, -0.5, 2.0, 1.0], "bias": [0.1] * 4},
     )
     assert report.gradients == 12 + 4 + 4
+
+
+# ---------------------------------------------------------------------- everyday ops
+
+
+@pytest.mark.parametrize("correction", [0, 1])
+def test_var_and_std_agree_along_rows_and_over_everything(correction):
+    x = matrix(3, 4, seed=11)
+    assert_engines_agree(
+        scalar_fn=lambda x: [variance(row, correction) for row in x],
+        tensor_fn=lambda x: x.var(axis=1, correction=correction),
+        inputs={"x": x},
+    )
+    assert_engines_agree(
+        scalar_fn=lambda x: [variance(column, correction) ** 0.5 for column in transpose(x)],
+        tensor_fn=lambda x: x.std(axis=0, correction=correction),
+        inputs={"x": x},
+    )
+    assert_engines_agree(
+        scalar_fn=lambda x: [variance([v for row in x for v in row], correction)],
+        tensor_fn=lambda x: x.var(correction=correction).reshape(1),
+        inputs={"x": x},
+    )
+
+
+def test_abs_and_clamp_agree_at_their_kinks_too():
+    x = [[-1.5, 0.0, 2.0], [-0.5, 1.0, 0.25]]  # 0 for abs; -0.5 and 1.0 are clamp's bounds
+    assert_engines_agree(
+        scalar_fn=lambda x: [[absolute(v) for v in row] for row in x],
+        tensor_fn=lambda x: x.abs(),
+        inputs={"x": x},
+    )
+    assert_engines_agree(
+        scalar_fn=lambda x: [[clamp(v, -0.5, 1.0) for v in row] for row in x],
+        tensor_fn=lambda x: x.clamp(-0.5, 1.0),
+        inputs={"x": x},
+    )
+
+
+def test_min_along_an_axis_and_where_agree():
+    x = [[1.0, -2.0, -2.0], [0.5, 3.0, 0.5]]  # ties: the first smallest takes the gradient
+    assert_engines_agree(
+        scalar_fn=lambda x: [smallest(row) for row in x],
+        tensor_fn=lambda x: x.min(axis=1),
+        inputs={"x": x},
+    )
+    y = matrix(2, 3, seed=12)
+    assert_engines_agree(
+        scalar_fn=lambda x, y: [
+            [a if a.data > 0 else b for a, b in zip(r, s)] for r, s in zip(x, y)
+        ],
+        tensor_fn=lambda x, y: x.where(x > 0, y),
+        inputs={"x": x, "y": y},
+    )
+
+
+def test_indexing_and_permute_agree():
+    x = Tensor.randn(3, 2, 4, rng=13).tolist()
+    assert_engines_agree(
+        scalar_fn=lambda x: [[[row[j] for j in (3, 0, 3)] for row in block] for block in x[1:]],
+        tensor_fn=lambda x: x[1:, :, [3, 0, 3]],  # position 3 picked twice: two gradients
+        inputs={"x": x},
+    )
+    assert_engines_agree(
+        scalar_fn=lambda x: [block[1][::2] for block in x],
+        tensor_fn=lambda x: x[..., 1, ::2],
+        inputs={"x": x},
+    )
+    assert_engines_agree(
+        scalar_fn=lambda x: [[[x[i][j][k] for i in range(3)] for j in range(2)] for k in range(4)],
+        tensor_fn=lambda x: x.permute(2, 1, 0),
+        inputs={"x": x},
+    )
 
 
 # ---------------------------------------------------------------------- a full attention head

@@ -7,7 +7,7 @@ derivatives), tensor.py and autograd.py (the same idea for arrays), functional.p
 
 from .autograd import detect_anomaly, no_grad, scope
 from .gradcheck import GradcheckResult, gradcheck
-from .tensor import Tensor, manual_seed
+from .tensor import Tensor, manual_seed, where
 from .value import Value
 
 __version__ = "0.1.0"
@@ -15,6 +15,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Value",
     "Tensor",
+    "where",
     "no_grad",
     "scope",
     "detect_anomaly",

@@ -95,6 +95,14 @@ def tensor_checks(rng):
         numbers = [0.5 * (k - n / 2) + rng.uniform(0.0, 0.1) for k in rng.sample(range(n), n)]
         return Tensor(Tensor(numbers).reshape(shape), requires_grad=True, label=label)
 
+    def clamped(*shape, label="a"):
+        """Numbers at least 0.2 away from clamp's bounds -1 and 1, inside and outside."""
+        numbers = [
+            rng.choice((-1.0, 1.0)) * rng.choice((0.4, 1.5)) + rng.uniform(-0.15, 0.15)
+            for _ in range(math.prod(shape))
+        ]
+        return Tensor(Tensor(numbers).reshape(shape), requires_grad=True, label=label)
+
     mask = [[True, False, False], [False, True, False]]
     return [
         (
@@ -156,6 +164,24 @@ def tensor_checks(rng):
             [t(2, 3), t(2, 3, label="b")],
         ),
         ("Tensor a.masked_fill(mask, 0.5)", lambda a: a.masked_fill(mask, 0.5), [t(2, 3)]),
+        ("Tensor a.min(axis=0)", lambda a: a.min(axis=0), [distinct(3, 2)]),
+        ("Tensor a.max() (shares ties)", lambda a: a.max(), [distinct(2, 3)]),
+        ("Tensor a.abs()", lambda a: a.abs(), [away_from_zero(2, 3)]),
+        ("Tensor a.var(axis=1)", lambda a: a.var(axis=1), [t(2, 3)]),
+        ("Tensor a.std(correction=0)", lambda a: a.std(correction=0), [t(2, 3)]),
+        ("Tensor a.clamp(-1, 1)", lambda a: a.clamp(-1.0, 1.0), [clamped(2, 3)]),
+        ("Tensor a.gelu()", lambda a: a.gelu(), [t(2, 3)]),
+        (
+            "Tensor where(a > 0, a, b)",
+            lambda a, b: a.where(a > 0, b),
+            [away_from_zero(2, 3), t(3, label="b")],
+        ),
+        ("Tensor a.unsqueeze(1)", lambda a: a.unsqueeze(1), [t(2, 3)]),
+        ("Tensor a.squeeze()", lambda a: a.squeeze(), [t(2, 1, 3)]),
+        ("Tensor a.permute(2, 0, 1)", lambda a: a.permute(2, 0, 1), [t(2, 3, 2)]),
+        ("Tensor a.flatten(1)", lambda a: a.flatten(1), [t(2, 3, 2)]),
+        ("Tensor a[:, [2, 0, 2]]", lambda a: a[:, [2, 0, 2]], [t(2, 3)]),
+        ("Tensor a[..., 1::2, None]", lambda a: a[..., 1::2, None], [t(2, 2, 4)]),
     ]
 
 

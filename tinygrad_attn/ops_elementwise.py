@@ -1,4 +1,5 @@
 """Elementwise ops: each output number depends on the numbers at the same position.
+(Comparisons, `where` and `clamp`, which choose between numbers, are in ops_select.py.)
 
 Part of `Tensor` (tensor.py). Each op is three beats, as in value.py: compute the output's
 numbers, define `backward` (output gradient -> one gradient per input) right beside it, and
@@ -25,6 +26,9 @@ from .shapes import broadcast_index, broadcast_shape, numel, tiled_size
 from .value import _div, _exp, _float, _log, _pow, _sigmoid
 
 __all__ = ["ElementwiseOps"]
+
+_SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
 class ElementwiseOps:
@@ -208,6 +212,47 @@ class ElementwiseOps:
             return (_div_lists(g, [2.0 * s for s in out]),)
 
         return record(out, self.shape, "sqrt", (self,), backward, saves="output")
+
+    def abs(self):
+        """|x|: the distance from 0.
+
+        >>> from tinygrad_attn import Tensor
+        >>> Tensor([-2.0, 0.0, 3.0]).abs().tolist()
+        [2.0, 0.0, 3.0]
+        """
+        x = self.data
+        out = list(map(abs, x))
+
+        def backward(g):
+            # d|x|/dx = 1 where x > 0, -1 where x < 0, and 0 at exactly 0 (as in PyTorch)
+            return ([gi if v > 0.0 else -gi if v < 0.0 else 0.0 for gi, v in zip(g, x)],)
+
+        return record(out, self.shape, "abs", (self,), backward)
+
+    def gelu(self):
+        """GELU, the smooth relu of GPT and BERT: x * Phi(x), where Phi(x) = (1 + erf(x /
+        sqrt(2))) / 2 is the chance that a standard normal number is below x. The exact
+        form, as PyTorch's default (not the tanh approximation).
+
+        >>> from tinygrad_attn import Tensor
+        >>> [round(v, 4) for v in Tensor([-1.0, 0.0, 1.0]).gelu().tolist()]
+        [-0.1587, 0.0, 0.8413]
+        """
+        x = self.data
+        phi = [0.5 * (1.0 + math.erf(v * _SQRT_HALF)) for v in x]  # Phi(x)
+        out = list(map(mul, x, phi))
+
+        def backward(g):
+            # d(x Phi(x))/dx = Phi(x) + x phi(x), with phi(x) = exp(-x^2 / 2) / sqrt(2 pi)
+            # the normal density (the slope of Phi)
+            return (
+                [
+                    gi * (p + v * math.exp(-0.5 * v * v) * _INV_SQRT_2PI)
+                    for gi, v, p in zip(g, x, phi)
+                ],
+            )
+
+        return record(out, self.shape, "gelu", (self,), backward)
 
     def masked_fill(self, mask, value):
         """Replace the numbers where `mask` is True by `value` (the mask broadcasts to this

@@ -1,4 +1,5 @@
-"""Ops that move numbers without changing them: reshape, transpose, indexing, split, cat.
+"""Ops that move numbers without changing them: reshape, transpose, permute, indexing, split,
+cat, and the new views of the same numbers (unsqueeze, squeeze, flatten).
 
 Part of `Tensor` (tensor.py). None of these does arithmetic, so each backward pass is the
 same move in reverse: the gradient of a number goes back to the place the number came from
@@ -6,7 +7,15 @@ same move in reverse: the gradient of a number goes back to the place the number
 """
 
 from .autograd import record
-from .shapes import normalize_axis, numel, reduce_layout, reshape_target, transpose_index
+from .shapes import (
+    normalize_axes,
+    normalize_axis,
+    numel,
+    permute_index,
+    reduce_layout,
+    reshape_target,
+    transpose_index,
+)
 
 __all__ = ["ShapeOps"]
 
@@ -64,50 +73,145 @@ class ShapeOps:
         return self if len(self.shape) < 2 else self.transpose(-2, -1)
 
     def __getitem__(self, index):
-        """Pick along the first axis: `t[i]`, `t[a:b]` (any slice) or `t[[i, j, i]]`.
+        """Pick numbers along any axes, as in NumPy and PyTorch: an int picks one position
+        (that axis goes away), a slice `a:b:step` keeps a range, a list of ints picks
+        positions in any order (repeats allowed; one list per index), `...` stands for
+        all the axes not named, and `None` adds a new axis of size 1. Negative numbers
+        count from the end.
 
         >>> from tinygrad_attn import Tensor
-        >>> t = Tensor([[1, 2], [3, 4], [5, 6]])
-        >>> t[1].tolist(), t[1:].tolist(), t[[2, 0]].tolist()
-        ([3.0, 4.0], [[3.0, 4.0], [5.0, 6.0]], [[5.0, 6.0], [1.0, 2.0]])
+        >>> t = Tensor([[1, 2, 3], [4, 5, 6]])
+        >>> t[1].tolist(), t[:, 0].tolist(), t[..., -1].tolist()
+        ([4.0, 5.0, 6.0], [1.0, 4.0], [3.0, 6.0])
+        >>> t[:, [2, 0]].tolist(), t[1:, ::2].tolist(), t[None].shape
+        ([[3.0, 1.0], [6.0, 4.0]], [[4.0, 6.0]], (1, 2, 3))
         """
-        if not self.shape:
-            raise IndexError("a 0-d tensor holds one number and cannot be indexed: use .item()")
-        rows = self.shape[0]
-        if isinstance(index, type(self)) and len(index.shape) == 1:
-            index = [_whole_number(v, "an index tensor") for v in index.data]
-        if isinstance(index, bool):
-            raise TypeError("a bool cannot index a tensor; use an int, a slice or a list of ints")
-        if isinstance(index, int):
-            picked, shape = [_row(index, rows)], self.shape[1:]
-        elif isinstance(index, slice):
-            picked = list(range(*index.indices(rows)))
-            shape = (len(picked),) + self.shape[1:]
-        elif isinstance(index, list):
-            picked = [_row(_whole_number(i, "an index list"), rows) for i in index]
-            shape = (len(picked),) + self.shape[1:]
-        else:
-            raise TypeError(
-                f"cannot index a tensor with {type(index).__name__} ({index!r}): use an int, "
-                f"a slice or a list of ints on the first axis (for more axes: t[i][j])"
-            )
-        size = numel(self.shape[1:])
+        starts, block, shape = _index_plan(self.shape, _index_items(index, type(self)))
         x = self.data
-        out = []
-        for r in picked:
-            out += x[r * size : (r + 1) * size]
+        # the picked numbers: `block` numbers in a row from each start
+        if block == 1:
+            out = list(map(x.__getitem__, starts))
+        else:
+            out = []
+            for s in starts:
+                out += x[s : s + block]
+
+        once = len(set(starts)) == len(starts)  # False when a list picks a place twice
 
         def backward(g):
-            # each picked row's gradient goes back to its row (added up if picked twice)
+            # each picked number's gradient goes back to where it was picked from (added
+            # up where a list picked the same place twice); the other places get 0
             grad = [0.0] * len(x)
-            for k, r in enumerate(picked):
-                start = r * size
-                grad[start : start + size] = [
-                    a + b for a, b in zip(grad[start : start + size], g[k * size : (k + 1) * size])
-                ]
+            for k, s in enumerate(starts):
+                piece = g[k * block : (k + 1) * block]
+                if not once:
+                    piece = [a + b for a, b in zip(grad[s : s + block], piece)]
+                grad[s : s + block] = piece
             return (grad,)
 
         return record(out, shape, "index", (self,), backward, saves="nothing")
+
+    def unsqueeze(self, axis):
+        """The same numbers with a new axis of size 1 at position `axis` (as in PyTorch,
+        -1 puts it last).
+
+        >>> from tinygrad_attn import Tensor
+        >>> Tensor([1, 2, 3]).unsqueeze(0).shape, Tensor([1, 2, 3]).unsqueeze(-1).shape
+        ((1, 3), (3, 1))
+        """
+        places = len(self.shape) + 1  # a new axis can go before any axis, or last
+        if isinstance(axis, int) and not isinstance(axis, bool) and not -places <= axis < places:
+            raise IndexError(
+                f"unsqueeze: axis {axis} is out of range for shape {self.shape}: the new axis "
+                f"can go at {-places}..{places - 1}"
+            )
+        ax = normalize_axis(axis, places)
+        return self._same_numbers(self.shape[:ax] + (1,) + self.shape[ax:], "unsqueeze")
+
+    def squeeze(self, axis=None):
+        """Remove axes of size 1: all of them, or only `axis` (an int or a tuple). As in
+        PyTorch, a named axis whose size is not 1 stays as it is.
+
+        >>> from tinygrad_attn import Tensor
+        >>> x = Tensor.zeros(1, 3, 1)
+        >>> x.squeeze().shape, x.squeeze(0).shape, x.squeeze(1).shape
+        ((3,), (3, 1), (1, 3, 1))
+        """
+        if axis is None:
+            axes = range(len(self.shape))
+        elif not self.shape:  # a single number: axis 0 (or -1) names it, as in PyTorch
+            for a in _as_tuple(axis):
+                normalize_axis(a, 1)
+            axes = ()
+        else:
+            axes = normalize_axes(axis, len(self.shape))
+        shape = tuple(n for d, n in enumerate(self.shape) if not (d in axes and n == 1))
+        return self._same_numbers(shape, "squeeze")
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        """Merge the axes from `start_dim` to `end_dim` (both included) into one.
+
+        >>> from tinygrad_attn import Tensor
+        >>> x = Tensor.zeros(2, 3, 4)
+        >>> x.flatten().shape, x.flatten(1).shape, x.flatten(0, 1).shape
+        ((24,), (2, 12), (6, 4))
+        """
+        if not self.shape:  # a single number becomes a list of one, as in PyTorch
+            for d in (start_dim, end_dim):
+                normalize_axis(d, 1, "dim")
+            return self._same_numbers((1,), "flatten")
+        first = normalize_axis(start_dim, len(self.shape), "start_dim")
+        last = normalize_axis(end_dim, len(self.shape), "end_dim")
+        if first > last:
+            raise ValueError(
+                f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape "
+                f"{self.shape}; the axes to merge run from start_dim to end_dim"
+            )
+        merged = numel(self.shape[first : last + 1])
+        return self._same_numbers(
+            self.shape[:first] + (merged,) + self.shape[last + 1 :], "flatten"
+        )
+
+    def _same_numbers(self, shape, op):
+        """The same numbers in the same order under a new shape (unsqueeze, squeeze,
+        flatten): the gradient flows back as it is."""
+        return record(list(self.data), shape, op, (self,), _same_grad)
+
+    def permute(self, *dims):
+        """Reorder the axes: axis k of the result is axis dims[k] of this tensor.
+        `x.permute(2, 0, 1)` or `x.permute((2, 0, 1))`; transpose swaps just two.
+
+        >>> from tinygrad_attn import Tensor
+        >>> Tensor.zeros(2, 3, 4).permute(2, 0, 1).shape
+        (4, 2, 3)
+        >>> Tensor([[1, 2, 3], [4, 5, 6]]).permute(1, 0).tolist()
+        [[1.0, 4.0], [2.0, 5.0], [3.0, 6.0]]
+        """
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        if len(dims) != len(self.shape):
+            example = tuple(reversed(range(len(self.shape))))
+            raise ValueError(
+                f"permute: got {dims} for a tensor of shape {self.shape}; name each of its "
+                f"{len(self.shape)} axes once, e.g. permute{example}"
+            )
+        order = tuple(normalize_axis(d, len(self.shape), "dim") for d in dims)
+        if len(set(order)) != len(order):
+            raise ValueError(
+                f"permute: {dims} names an axis twice; name every axis of {self.shape} once"
+            )
+        shape = tuple(self.shape[d] for d in order)
+        index = permute_index(self.shape, order)  # the input position each output reads
+        if index is None:  # only size-1 axes moved: the numbers stay in the same order
+            return self._same_numbers(shape, "permute")
+        out = list(map(self.data.__getitem__, index))
+        inverse = tuple(order.index(d) for d in range(len(order)))
+
+        def backward(g):
+            # the inverse permutation moves every gradient to where its number came from
+            return (list(map(g.__getitem__, permute_index(shape, inverse))),)
+
+        return record(out, shape, "permute", (self,), backward)
 
     def split(self, size, axis=-1):
         """Cut into consecutive pieces of `size` along `axis` (the last may be shorter).
@@ -195,6 +299,95 @@ def _same_grad(g):
     return (g,)
 
 
+def _as_tuple(axis):
+    return tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+
+
+# ---------------------------------------------------------------------- indexing
+
+
+def _index_items(index, tensor_type):
+    """The index as a tuple of ints, slices, lists of ints, None and `...`; index tensors
+    become ints (0-d) or lists (1-d)."""
+    items = index if isinstance(index, tuple) else (index,)
+    out = []
+    for item in items:
+        if isinstance(item, tensor_type):
+            if item.ndim > 1:
+                raise TypeError(
+                    f"an index tensor must be a number or a list of positions, got shape "
+                    f"{item.shape}; index one axis at a time"
+                )
+            what = "an index tensor"
+            item = _whole_number(item.data[0], what) if item.ndim == 0 else list(item.data)
+        else:
+            what = "an index list"
+        if isinstance(item, list):
+            item = [_whole_number(i, what) for i in item]
+        elif isinstance(item, bool) or not (
+            isinstance(item, (int, slice)) or item is None or item is Ellipsis
+        ):
+            kind = "a bool" if isinstance(item, bool) else f"{type(item).__name__} ({item!r})"
+            raise TypeError(
+                f"cannot index a tensor with {kind}: use ints, slices, lists of ints, None "
+                f"and ... (e.g. x[0], x[:, 1:3], x[[2, 0]], x[..., 0], x[None])"
+            )
+        out.append(item)
+    return out
+
+
+def _index_plan(shape, items):
+    """Where the picked numbers are: (starts, block, result shape). The result is the
+    `block` numbers that follow each start in the flat list, one start after another."""
+    axes_named = [i for i in items if i is not None and i is not Ellipsis]
+    if sum(i is Ellipsis for i in items) > 1:
+        raise IndexError("an index can hold only one ... (it stands for all the other axes)")
+    if sum(isinstance(i, list) for i in items) > 1:
+        raise TypeError(
+            "only one list of positions per index: pick along one axis at a time, "
+            "e.g. x[[0, 1]][:, [2, 0]]"
+        )
+    if not shape and axes_named:
+        raise IndexError("a 0-d tensor holds one number and cannot be indexed: use .item()")
+    if len(axes_named) > len(shape):
+        raise IndexError(
+            f"too many indices: {len(axes_named)} for a tensor of shape {shape} with "
+            f"{len(shape)} axes"
+        )
+    # `...` (or the end of the index) stands for every axis not named
+    rest = [slice(None)] * (len(shape) - len(axes_named))
+    if Ellipsis in items:
+        at = items.index(Ellipsis)
+        items = items[:at] + rest + items[at + 1 :]
+    else:
+        items = items + rest
+    out_shape, picks, axis = [], [], 0  # picks[d]: the positions taken along axis d
+    for item in items:
+        if item is None:  # a new axis of size 1: it picks nothing
+            out_shape.append(1)
+            continue
+        size = shape[axis]
+        if isinstance(item, int):
+            picks.append([_position(item, size, axis)])  # the axis goes away
+        elif isinstance(item, slice):
+            picks.append(range(*item.indices(size)))
+            out_shape.append(len(picks[-1]))
+        else:
+            picks.append([_position(i, size, axis) for i in item])
+            out_shape.append(len(item))
+        axis += 1
+    # trailing axes taken whole are copied as blocks of `block` numbers in a row
+    block, d = 1, len(shape)
+    while d > 0 and isinstance(picks[d - 1], range) and picks[d - 1] == range(shape[d - 1]):
+        d -= 1
+        block *= shape[d]
+    starts = [0]
+    for axis in range(d):
+        stride = numel(shape[axis + 1 :])
+        starts = [s + p * stride for s in starts for p in picks[axis]]
+    return starts, block, tuple(out_shape)
+
+
 def _whole_number(v, what):
     whole = isinstance(v, int) or (isinstance(v, float) and v.is_integer())
     if isinstance(v, bool) or not whole:
@@ -202,9 +395,10 @@ def _whole_number(v, what):
     return int(v)
 
 
-def _row(i, rows):
-    if not -rows <= i < rows:
+def _position(i, size, axis):
+    if not -size <= i < size:
         raise IndexError(
-            f"index {i} is out of range for axis 0 with size {rows} (valid: {-rows}..{rows - 1})"
+            f"index {i} is out of range for axis {axis} with size {size} "
+            f"(valid: {-size}..{size - 1})"
         )
-    return i % rows
+    return i % size

@@ -26,6 +26,7 @@ __all__ = [
     "normalize_axis",
     "normalize_axes",
     "transpose_index",
+    "permute_index",
     "reduce_layout",
     "reshape_target",
     "tiled_size",
@@ -206,6 +207,23 @@ def transpose_index(shape, dim0, dim1):
     index = [0]
     for size, stride in zip(out_shape, src_strides):
         index = [i + j * stride for i in index for j in range(size)]
+    if index == list(range(len(index))):
+        return None
+    return tuple(index)
+
+
+@lru_cache(maxsize=512)
+def permute_index(shape, dims):
+    """Flat index into `shape` for each flat position of the tensor whose axis k is axis
+    dims[k] of the original (None when the numbers stay in the same order).
+
+    >>> permute_index((2, 3), (1, 0))    # the transpose of [[0, 1, 2], [3, 4, 5]]
+    (0, 3, 1, 4, 2, 5)
+    """
+    src_strides = strides(shape)
+    index = [0]
+    for d in dims:  # walk the output's axes; each steps through the input by its stride
+        index = [i + j * src_strides[d] for i in index for j in range(shape[d])]
     if index == list(range(len(index))):
         return None
     return tuple(index)

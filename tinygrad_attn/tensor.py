@@ -10,9 +10,11 @@ knows its local derivative, written for the whole array at once. For C = A @ B:
 Where to read what:
 * this file: what a Tensor is (numbers, shape, gradient), making and printing tensors;
 * autograd.py: how ops are recorded and how `backward()` walks the graph;
-* ops_elementwise.py: + - * / ** exp log tanh relu sigmoid sqrt masked_fill (broadcasting);
-* ops_matrix.py: sum mean max softmax log_softmax and @ (matrix multiplication);
-* ops_shape.py: reshape transpose indexing split cat.
+* ops_elementwise.py: + - * / ** exp log tanh relu sigmoid sqrt abs gelu masked_fill
+  (broadcasting);
+* ops_select.py: comparisons > < >= <= == != (masks), where, clamp;
+* ops_matrix.py: sum mean max min var std softmax log_softmax and @ (matrix multiplication);
+* ops_shape.py: reshape transpose permute unsqueeze squeeze flatten, indexing, split cat.
 
 Numbers follow IEEE-754 like PyTorch: exp overflow is inf, log(0) is -inf, x/0 is inf or
 nan; no Python OverflowError or ZeroDivisionError escapes an op.
@@ -25,11 +27,12 @@ from . import autograd
 from .autograd import Storage, write_in_place
 from .ops_elementwise import ElementwiseOps
 from .ops_matrix import MatrixOps
+from .ops_select import SelectOps
 from .ops_shape import ShapeOps, cat
 from .shapes import normalize_axis, numel, parse_nested
 from .value import _float
 
-__all__ = ["Tensor", "manual_seed"]
+__all__ = ["Tensor", "manual_seed", "where"]
 
 _default_rng = [random.Random(0)]  # the generator for randn and layer initialisation
 
@@ -44,7 +47,7 @@ def manual_seed(seed):
     _default_rng[0] = random.Random(seed)
 
 
-class Tensor(ElementwiseOps, MatrixOps, ShapeOps):
+class Tensor(ElementwiseOps, SelectOps, MatrixOps, ShapeOps):
     """An array of numbers (a flat row-major list + a shape) that records how it was made.
 
     >>> x = Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True, label="x")
@@ -316,6 +319,19 @@ class Tensor(ElementwiseOps, MatrixOps, ShapeOps):
     def detach(self):
         """The same numbers as a new leaf with no history (it shares the number list)."""
         return Tensor._wrap(self.data, self.shape, self.label)
+
+
+def where(condition, a, b):
+    """`a`'s number where `condition` holds (is not 0), `b`'s elsewhere, as `torch.where`.
+    Each of the three may be a Tensor, a number or nested lists; they broadcast together.
+    The gradient goes to whichever of `a` and `b` each number was taken from.
+
+    >>> x = Tensor([-1.0, 2.0, -3.0])
+    >>> where(x > 0, x, 0.0).tolist()     # relu, written as a choice
+    [0.0, 2.0, 0.0]
+    """
+    a = a if isinstance(a, Tensor) else Tensor(a)  # a number or nested lists: a constant
+    return a.where(condition, b)
 
 
 # ---------------------------------------------------------------------- helpers
