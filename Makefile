@@ -6,20 +6,35 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format docs bench clean
+.PHONY: demo test test-browser lint format docs bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)  ## the main job: attention stage by stage, printed and drawn
+demo: $(STAMP)  ## the main job: attention stage by stage, printed and drawn; the explorer page
 	$(BIN)/tinygrad-attn walkthrough
+	@echo
+	$(BIN)/tinygrad-attn explore
 
 test: $(STAMP)  ## every check: lint, format, tests and doctests
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
+
+test-browser: $(STAMP)  ## the explorer page in headless Chromium (installs Chromium, Playwright)
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		else \
+			echo "make test-browser needs Chromium: run 'sudo apt-get install chromium'" \
+				"(Debian, Ubuntu), then make test-browser again"; \
+			exit 1; \
+		fi; \
+	fi
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,browser]'
+	REQUIRE_BROWSER=1 $(BIN)/python -m pytest tests/test_explorer_browser.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

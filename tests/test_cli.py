@@ -17,7 +17,7 @@ from tinygrad_attn.commands import graph as graph_command
 from tinygrad_attn.commands import train as train_command
 from tinygrad_attn.viz import render
 
-COMMANDS = ["walkthrough", "graph", "gradcheck", "train", "bench"]
+COMMANDS = ["walkthrough", "graph", "gradcheck", "train", "explore", "bench"]
 SCRIPT = Path(sys.executable).parent / "tinygrad-attn"
 
 

@@ -226,4 +226,4 @@ def test_walkthrough_piped_into_head_exits_0_with_every_figure_written(tmp_path)
     done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith('Sentence: "I play with cats"') and done.stderr == ""
-    assert len(os.listdir(figs)) == 21
+    assert len(os.listdir(figs)) == 28  # 19 stages, 2 graphs, 7 composite figures

@@ -14,7 +14,7 @@ import sys
 __all__ = ["main", "UsageError", "build_parser"]
 
 # The order in `--help`: the main job first. Modules not listed here come after, by name.
-ORDER = ["walkthrough", "graph", "gradcheck", "train", "bench"]
+ORDER = ["walkthrough", "graph", "gradcheck", "train", "explore", "bench"]
 
 
 class UsageError(Exception):

@@ -1,4 +1,5 @@
-"""The walkthrough's pictures: one figure per stage, and two computation graphs.
+"""The walkthrough's pictures: one figure per stage, two computation graphs, and the stages
+again as matrix products with their operands side by side (viz/composite.py).
 
 Each stage's matrix is drawn with the options the walkthrough chose for it (column groups for
 the heads, the words on both axes of scores, ...). Stages meant to be compared share one
@@ -11,8 +12,10 @@ import os
 import shutil
 import tempfile
 
+from .stages import Stages
 from .viz import find_renderer, render_graph
 from .viz.colours import shared_range
+from .viz.composite import figure_svg, file_name, gradient_figures, stage_figures
 from .viz.figures import heatmap_svg, matrix_svg, write_svg
 
 __all__ = ["stage_svg", "write_figures"]
@@ -77,8 +80,20 @@ def write_figures(w, out):
         name = f"{n + 2:02d}_graph_multi_head_tensor.svg"
         render_graph(w.loss, os.path.join(staging, name))
         names.append(name)
+        # the stages again as matrix products, the operands side by side (head 1)
+        for k, figure in enumerate(_composite_figures(w), n + 3):
+            name = f"{k:02d}_{file_name(figure)}"
+            write_svg(figure_svg(figure), os.path.join(staging, name))
+            names.append(name)
         for name in names:
             os.replace(os.path.join(staging, name), os.path.join(out, name))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return [os.path.join(out, name) for name in names]
+
+
+def _composite_figures(w):
+    """The six stages and the gradients as composite figures: Stages.random computes the
+    walkthrough's own numbers for the same flags (tests/test_explorer.py checks it)."""
+    stages = Stages.random(" ".join(w.words), w.dim, w.heads, w.seed)
+    return stage_figures(stages) + [gradient_figures(stages)]

@@ -1,0 +1,350 @@
+"""The explorer without a browser: its numbers, its composite figures, the page file, the
+command and the local server. (The page's behaviour in a browser: test_explorer_browser.py.)"""
+
+import http.client
+import json
+import math
+import re
+import socket
+import threading
+import xml.etree.ElementTree as ET
+
+import pytest
+from figure_checks import SVG, assert_nothing_overlaps, elements, inside, rect_corners
+
+from tinygrad_attn.cli import main
+from tinygrad_attn.stages import MAX_WORDS, Stages
+from tinygrad_attn.viz.composite import (
+    Term,
+    figure_svg,
+    gradient_figures,
+    stage_figures,
+    term_size,
+    term_svg,
+)
+from tinygrad_attn.viz.explorer import explorer_page, page_data
+from tinygrad_attn.viz.explorer_server import MAX_BODY, make_server
+from tinygrad_attn.walkthrough import Walkthrough
+
+SENTENCE = "I play with a cat and it purrs"
+
+
+def matmul(a, b):
+    return [[sum(x * y for x, y in zip(row, col)) for col in zip(*b)] for row in a]
+
+
+def close(a, b, tol=1e-12):
+    return all(abs(x - y) <= tol for ra, rb in zip(a, b) for x, y in zip(ra, rb))
+
+
+# ---------------------------------------------------------------------- the numbers
+
+
+def test_random_stages_are_the_walkthroughs_numbers():
+    s, w = Stages.random("I play with cats", 6, 2, seed=3), Walkthrough("I play with cats", 6, 2, 3)
+    assert s.matrices["X"] == w.X.tolist()
+    assert s.matrices["W_q"] == w.mha.w_q.weight.tolist()
+    assert close(s.matrices["output"], w.output.tolist())
+    assert close(s.matrices["head_2"], w.head_outputs[1].tolist())
+    for name, grad in w.grads.items():  # the same loss, the same gradients
+        assert close(s.matrices["dL/d" + name.replace("^O", "_o")], grad)
+    assert s.loss == pytest.approx(w.loss.item(), abs=1e-15)
+
+
+def test_every_stage_follows_from_the_ones_before():
+    s = Stages.random(SENTENCE, dim=6, heads=3, seed=1)
+    m = s.matrices
+    assert close(m["Q"], matmul(m["X"], m["W_q"]))
+    for h in (1, 2, 3):
+        cols = slice((h - 1) * 2, h * 2)
+        assert close(m[f"K_{h}"], [row[cols] for row in m["K"]])
+        assert close(m[f"scores_{h}"], matmul(m[f"Q_{h}"], m[f"K_{h}^T"]))
+        assert close(m[f"scaled_{h}"], [[x / math.sqrt(2) for x in r] for r in m[f"scores_{h}"]])
+        for scaled, weights in zip(m[f"scaled_{h}"], m[f"weights_{h}"]):
+            e = [math.exp(x) for x in scaled]
+            assert close([weights], [[x / sum(e) for x in e]])
+        assert close(m[f"head_{h}"], matmul(m[f"weights_{h}"], m[f"V_{h}"]))
+    assert close(m["output"], matmul(m["concat"], m["W_o"]))
+    assert s.layer_difference < 1e-12  # nn.MultiHeadAttention agrees
+
+
+def test_the_drawn_chain_rule_gives_the_engines_gradients():
+    m = Stages.random(SENTENCE).matrices
+    for n, left, right in (
+        ("q", "X^T", "dL/dQ"),
+        ("v", "X^T", "dL/dV"),
+        ("o", "concat^T", "dL/doutput"),
+    ):
+        assert close(matmul(m[left], m[right]), m[f"dL/dW_{n}"], tol=1e-12)
+
+
+def test_stages_refuse_what_cannot_be_drawn():
+    with pytest.raises(ValueError, match="empty"):
+        Stages.random("   ")
+    with pytest.raises(ValueError, match=f"at most {MAX_WORDS}"):
+        Stages.random("a " * (MAX_WORDS + 1))
+    with pytest.raises(ValueError, match="divisible"):
+        Stages.random("a cat", dim=6, heads=4)
+
+
+def test_stages_as_data_are_strict_json():
+    data = Stages.random(SENTENCE).to_dict()
+    text = json.dumps(data, allow_nan=False)
+    assert json.loads(text)["matrices"]["X"] == data["matrices"]["X"]
+    assert data["row_labels"]["scores_1"] == SENTENCE.split()
+
+
+# ---------------------------------------------------------------------- composite figures
+
+
+def flattened(svg):
+    """A term's SVG with the value texts' inherited font size and anchor written on each,
+    and class "value", as the shared figure checks read them."""
+    root = ET.fromstring(svg)
+    for group in elements(root, "g", "values"):
+        for text in group:
+            text.set("font-size", group.get("font-size"))
+            text.set("text-anchor", group.get("text-anchor"))
+            text.set("class", "value")
+    for text in elements(root, "text"):
+        text.set("text-anchor", text.get("text-anchor") or "start")
+    return ET.tostring(root, encoding="unicode")
+
+
+def all_terms(stages):
+    figures = stage_figures(stages, 1) + [gradient_figures(stages)]
+    return [p for f in figures for product in f.products for p in product if isinstance(p, Term)]
+
+
+@pytest.mark.parametrize(
+    "sentence, dim, heads",
+    [
+        (SENTENCE, 6, 2),
+        ("I play with cats", 3, 1),
+        ("a b", 16, 4),
+        ("Wonderfully long words", 4, 2),
+    ],
+)
+def test_no_text_of_a_term_touches_another_or_leaves_it(sentence, dim, heads):
+    for term in all_terms(Stages.random(sentence, dim, heads)):
+        assert_nothing_overlaps(flattened(term_svg(term)))
+
+
+def test_a_composite_places_terms_side_by_side_without_overlap():
+    s = Stages.random(SENTENCE)
+    for figure in stage_figures(s, 2) + [gradient_figures(s)]:
+        root = ET.fromstring(figure_svg(figure))
+        width, height = float(root.get("width")), float(root.get("height"))
+        view = [(0, 0), (width, 0), (width, height), (0, height)]
+        boxes = [
+            rect_corners(e)
+            for e in root.findall(SVG + "svg")  # the terms, nested
+        ]
+        assert len(boxes) == sum(isinstance(p, Term) for pr in figure.products for p in pr)
+        for k, box in enumerate(boxes):
+            assert inside(box, view)
+            for other in boxes[k + 1 :]:
+                (l1, t1), _, (r1, b1), _ = box
+                (l2, t2), _, (r2, b2), _ = other
+                assert r1 <= l2 + 0.1 or r2 <= l1 + 0.1 or b1 <= t2 + 0.1 or b2 <= t1 + 0.1
+
+
+def test_term_cells_carry_their_place_and_masked_cells_no_number():
+    t = Term("w", "weights", [[1.0, 0.0], [0.25, 0.75]], ["a", "b"], ["a", "b"], masked=((0, 1),))
+    root = ET.fromstring(term_svg(t))
+    cells = elements(root, "rect")
+    assert [(c.get("data-i"), c.get("data-j")) for c in cells] == [
+        ("0", "0"),
+        ("0", "1"),
+        ("1", "0"),
+        ("1", "1"),
+    ]
+    assert cells[1].get("class") == "cell masked"
+    values = [e.text for g in elements(root, "g", "values") for e in g]
+    assert values == ["1.00", "0.25", "0.75"]
+    w, h, middle = term_size(t)
+    assert root.get("width") == str(math.ceil(w)) and 0 < middle < h
+
+
+def test_weights_use_the_attention_scale_and_gradients_three_decimals():
+    s = Stages.random(SENTENCE)
+    fourth = stage_figures(s)[3].products[0][-1]
+    assert fourth.cmap == "sequential" and fourth.key == "weights_1"
+    grads = gradient_figures(s).products[0][-1]
+    assert grads.fmt == "{:.3f}" and ">" + f"{s.matrices['dL/dW_q'][0][0]:.3f}" in term_svg(grads)
+
+
+def test_stage_figures_are_deterministic_and_check_the_head():
+    s = Stages.random(SENTENCE)
+    assert [figure_svg(f) for f in stage_figures(s)] == [figure_svg(f) for f in stage_figures(s)]
+    with pytest.raises(ValueError, match="head must be 1..2"):
+        stage_figures(s, head=3)
+
+
+# ---------------------------------------------------------------------- the page
+
+
+def test_the_page_is_one_self_contained_file():
+    page = explorer_page({"random": Stages.random(SENTENCE)})
+    assert page.startswith("<!DOCTYPE html>")
+    for outside in re.findall(r"""(?:src|href)\s*=\s*["']?([^"' >]*)""", page):
+        assert outside.startswith("data:"), outside
+    for url in re.findall(r"https?://[^\s\"'<>)]+", page):
+        assert url == "http://www.w3.org/2000/svg", url  # the SVG namespace names, never loads
+    assert "@import" not in page and "url(" not in page
+    assert [int(n) for n in re.findall(r'<section data-stage="(\d)"', page)] == [1, 2, 3, 4, 5, 6]
+
+
+def test_the_pages_data_holds_the_engines_numbers():
+    s = Stages.random(SENTENCE)
+    page = explorer_page({"random": s})
+    blob = re.search(
+        r'<script type="application/json" id="explorer-data">(.*?)</script>', page, re.S
+    )
+    data = json.loads(blob.group(1))
+    assert data["views"]["random"]["matrices"]["scores_2"] == s.to_dict()["matrices"]["scores_2"]
+    recipes = data["views"]["random"]["recipes"]
+    assert recipes["scores_1"] == {
+        "kind": "dot",
+        "left": "Q_1",
+        "right": "K_1^T",
+        "label": "score[{r}, {c}] = q_{r} \u00b7 k_{c}",
+    }
+    for name in data["views"]["random"]["matrices"]:  # every matrix drawn can explain itself
+        assert name in recipes
+
+
+def test_words_from_the_reader_cannot_break_out_of_the_page():
+    page = explorer_page({"random": Stages.random("</script><b>hi</b> a&b")})
+    assert "</script><b>" not in page and "<b>hi</b>" not in page
+
+
+def test_the_default_page_stays_small():
+    data = page_data({"random": Stages.random(SENTENCE)})
+    assert len(json.dumps(data)) < 200_000
+    assert len(explorer_page({"random": Stages.random(SENTENCE)}).encode()) < 2_000_000
+
+
+# ---------------------------------------------------------------------- the command
+
+
+def test_explore_writes_index_html(tmp_path, capsys):
+    out = tmp_path / "site"
+    assert main(["explore", "--out", str(out), "--dim", "4", "--heads", "1"]) == 0
+    page = (out / "index.html").read_text()
+    assert page.count("<section data-stage=") == 6
+    assert "index.html" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--sentence", "   "], "empty"),
+        (["--sentence", "w " * (MAX_WORDS + 1)], f"at most {MAX_WORDS}"),
+        (["--heads", "4"], "not divisible"),
+        (["--dim", "0"], "--dim must be"),
+        (["--dim", "64", "--heads", "1"], "--dim must be"),
+        (["--serve", "--port", "70000"], "--port must be"),
+    ],
+)
+def test_explore_bad_input_is_one_line_exit_2_nothing_written(tmp_path, capsys, flags, message):
+    out = tmp_path / "site"
+    assert main(["explore", "--out", str(out), *flags]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_explore_refuses_an_out_that_is_a_file(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["explore", "--out", str(blocker / "site")]) == 2
+    assert "not a folder" in capsys.readouterr().err
+
+
+def test_explore_serve_on_a_port_in_use_is_exit_2(capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["explore", "--serve", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert f"127.0.0.1:{port}" in err and len(err.strip().splitlines()) == 1
+
+
+# ---------------------------------------------------------------------- the server
+
+
+@pytest.fixture
+def server():
+    def compute(sentence):
+        if sentence == "crash":
+            raise RuntimeError("something inside broke\nsecond line")
+        s = Stages.random(sentence)
+        return {
+            "sentence": sentence,
+            "main": "<section></section>",
+            "data": page_data({"random": s}),
+        }
+
+    httpd = make_server("<!DOCTYPE html><p>page</p>", compute, 0, quiet=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield httpd.server_address[1]
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def ask(port, method, path, body=None, headers=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request(method, path, body=body, headers=headers or {})
+    response = conn.getresponse()
+    status, text = response.status, response.read().decode()
+    conn.close()
+    return status, text
+
+
+def post(port, payload):
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return ask(port, "POST", "/api/explore", body, {"Content-Type": "application/json"})
+
+
+def test_the_server_serves_only_the_page_and_the_endpoint(server):
+    assert ask(server, "GET", "/") == (200, "<!DOCTYPE html><p>page</p>")
+    assert ask(server, "GET", "/index.html")[0] == 200
+    for path in ("/etc/passwd", "/../index.html", "/api/explore", "/favicon.ico"):
+        assert ask(server, "GET", path)[0] == 404
+    assert ask(server, "POST", "/", b"{}", {"Content-Length": "2"})[0] == 404
+
+
+def test_the_server_computes_a_sentence(server):
+    status, text = post(server, {"sentence": "the dog barks"})
+    answer = json.loads(text)
+    assert status == 200 and answer["ok"] and answer["sentence"] == "the dog barks"
+    assert answer["data"]["views"]["random"]["words"] == ["the", "dog", "barks"]
+
+
+def test_the_server_answers_bad_requests_in_one_line_and_keeps_serving(server):
+    for payload, status, words in (
+        ({"sentence": ""}, 400, "empty"),
+        ({"sentence": "w " * 40}, 400, "40 words"),
+        ({"text": "a"}, 400, "send JSON"),
+        (b"not json", 400, "send JSON"),
+        (b"\xff\xfe", 400, "send JSON"),
+        ({"sentence": "crash"}, 500, "RuntimeError: something inside broke"),
+    ):
+        code, text = post(server, payload)
+        answer = json.loads(text)
+        assert code == status and not answer["ok"] and words in answer["error"]
+        assert "\n" not in answer["error"] and "Traceback" not in answer["error"]
+    assert post(server, {"sentence": "still here"})[0] == 200
+
+
+def test_the_server_refuses_an_oversized_body_unread(server):
+    code, text = post(server, {"sentence": "cat " * MAX_BODY})
+    assert code == 413 and "at most" in json.loads(text)["error"]
+    assert post(server, {"sentence": "still here"})[0] == 200
+
+
+def test_the_server_answers_only_to_its_own_name(server):
+    assert ask(server, "GET", "/", headers={"Host": "attacker.example:80"})[0] == 403
+    assert ask(server, "GET", "/", headers={"Host": f"localhost:{server}"})[0] == 200

@@ -1,0 +1,135 @@
+"""`tinygrad-attn explore`: the explorer page, one HTML file that draws attention stage by
+stage from the engine's numbers and shows where each number comes from."""
+
+import os
+import webbrowser
+
+from ..cli import UsageError
+from ..stages import MAX_WORDS, Stages
+from ..viz.explorer import explorer_page, main_html, page_data
+from ..viz.svg import write_svg
+from .walkthrough import check_writable_folder
+
+HELP = "the explorer page: every stage of attention drawn, each number explained (HTML)"
+
+DESCRIPTION = """Write one self-contained HTML page (no network, no other file; it opens from
+file:// in any current browser) that draws the six stages of attention on a sentence, as
+matrix products with the engine's numbers: X, Q K V, scores, softmax, one head, Concat W^O;
+then the gradient of a loss for every weight matrix. Point at, tap or focus any number of a
+result to see the arithmetic that made it. --serve serves the page on 127.0.0.1 instead (no
+file is written), with a box to try other sentences."""
+
+DEFAULT_SENTENCE = "I play with a cat and it purrs"
+DEFAULT_DIM, DEFAULT_HEADS, MAX_DIM = 6, 2, 16
+DEFAULT_PORT = 8000
+
+
+def add_arguments(parser):
+    parser.add_argument(
+        "--sentence",
+        default=DEFAULT_SENTENCE,
+        help=f'the words, at most {MAX_WORDS} (default: "{DEFAULT_SENTENCE}")',
+    )
+    parser.add_argument(
+        "--dim",
+        type=int,
+        default=DEFAULT_DIM,
+        help=f"numbers per word, d_model, for the random weights (default {DEFAULT_DIM}, at "
+        f"most {MAX_DIM})",
+    )
+    parser.add_argument(
+        "--heads",
+        type=int,
+        default=DEFAULT_HEADS,
+        help=f"attention heads; must divide --dim (default {DEFAULT_HEADS})",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed for the random weights (0)")
+    parser.add_argument(
+        "--out", default=os.path.join("out", "explore"), help="folder for index.html (out/explore)"
+    )
+    parser.add_argument("--open", action="store_true", help="open the page in your browser")
+    parser.add_argument(
+        "--serve",
+        action="store_true",
+        help="serve the page on 127.0.0.1 with a box for new sentences (writes no file)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"port for --serve (default {DEFAULT_PORT})",
+    )
+
+
+# ---------------------------------------------------------------------- what the page shows
+
+
+class Explorer:
+    """The flags, checked, and how to turn a sentence into the page's views."""
+
+    def __init__(self, args):
+        self.dim, self.heads, self.seed = args.dim, args.heads, args.seed
+        if self.dim < 1 or self.dim > MAX_DIM:
+            raise UsageError(f"explore: --dim must be 1..{MAX_DIM}, got {self.dim}")
+        if self.heads < 1 or self.dim % self.heads:
+            raise UsageError(
+                f"explore: --heads must divide --dim: {self.dim} is not divisible by {self.heads}"
+            )
+
+    def views(self, sentence):
+        """{"random": Stages} for `sentence` (ValueError for a sentence that cannot be drawn)."""
+        return {"random": Stages.random(sentence, self.dim, self.heads, self.seed)}
+
+    def answer(self, sentence):
+        """What the server sends back for a new sentence."""
+        views = self.views(sentence)
+        words = " ".join(next(iter(views.values())).words)
+        return {"sentence": words, "main": main_html(views), "data": page_data(views)}
+
+
+def _check_sentence(sentence):
+    words = sentence.split()
+    if not words:
+        raise UsageError("explore: --sentence is empty; give at least one word")
+    if len(words) > MAX_WORDS:
+        raise UsageError(
+            f"explore: --sentence has {len(words)} words; at most {MAX_WORDS} fit the page"
+        )
+    return " ".join(words)
+
+
+def run(args):
+    sentence = _check_sentence(args.sentence)
+    explorer = Explorer(args)
+    if args.serve:
+        return _serve(explorer, sentence, args)
+    check_writable_folder(args.out, "explore")
+    page = explorer_page(explorer.views(sentence))
+    path = write_svg(page, os.path.join(args.out, "index.html"))  # atomic, folders made
+    size = len(page.encode("utf-8")) / 1024
+    print(f"The explorer page: {path} ({size:.0f} KB), every stage drawn and each number")
+    print(f"explained. Open it in a browser: file://{os.path.abspath(path)}")
+    print('Made by: tinygrad-attn explore (--sentence "..." for your words, --serve to try')
+    print("sentences live).")
+    if args.open:
+        webbrowser.open(f"file://{os.path.abspath(path)}")
+    return 0
+
+
+def _serve(explorer, sentence, args):
+    from ..viz.explorer_server import make_server, serve, url_of
+
+    if not 0 < args.port < 65536:
+        raise UsageError(f"explore: --port must be 1..65535, got {args.port}")
+    page = explorer_page(explorer.views(sentence), serve=True)
+    try:
+        server = make_server(page, explorer.answer, args.port)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise UsageError(
+            f"explore: cannot serve on 127.0.0.1:{args.port} ({reason}); try another --port"
+        ) from None
+    if args.open:
+        webbrowser.open(url_of(server))
+    serve(server)
+    return 0
