@@ -11,17 +11,23 @@ explorer page, which needs a browser (without one the committed screenshot is ke
 """
 
 import argparse
+import contextlib
+import io
 import os
+import shutil
 import sys
+import tempfile
+from pathlib import Path
 
 from tinygrad_attn import Tensor, nn
-from tinygrad_attn.commands.graph import neuron_values
+from tinygrad_attn.commands.graph import attention_word_values, neuron_values
 from tinygrad_attn.stages import Stages
 from tinygrad_attn.viz import render_graph, write_svg
 from tinygrad_attn.viz.composite import figure_svg, file_name, gradient_figures, stage_figures
 from tinygrad_attn.walkthrough import Walkthrough
 from tinygrad_attn.walkthrough_figures import stage_svg
 
+ROOT = Path(__file__).resolve().parent.parent
 ASSETS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets")
 TESTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests")
 
@@ -82,6 +88,24 @@ def explorer_screenshot(folder):
         return [screenshot(os.path.join(tmp, "index.html"), path, 1280, 800, point_at_a_score)]
 
 
+def readme_figure(folder):
+    """The README's picture: the file its ten lines of Python write, made by running them."""
+    readme = (ROOT / "README.md").read_text()
+    code = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    with tempfile.TemporaryDirectory() as work:
+        here = os.getcwd()
+        os.chdir(work)
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):  # what it prints is tested elsewhere
+                exec(compile(code, "README.md", "exec"), {})
+        finally:
+            os.chdir(here)
+        target = os.path.join(folder, "mha.svg")
+        os.makedirs(folder, exist_ok=True)
+        shutil.copyfile(os.path.join(work, "mha.svg"), target)
+    return [target]
+
+
 def graph_figures(folder):
     """Computation graphs, rendered by the graphviz-pure layout program."""
     o = neuron_values()  # micrograd's neuron, o = tanh(x1*w1 + x2*w2 + b), after backward
@@ -93,21 +117,18 @@ def graph_figures(folder):
 
     w = Walkthrough()
     written.append(render_graph(w.value_score, os.path.join(folder, "graph_score_scalar.svg")))
+    word = attention_word_values()  # tinygrad-attn graph --example attention-word --level scalar
+    written.append(
+        render_graph(word, os.path.join(folder, "graph_attention_word.svg"), rankdir="TB")
+    )
 
     mha = nn.MultiHeadAttention(d_model=4, num_heads=2, causal=True, rng=0)
     x = Tensor.randn(4, 4, rng=1, label="x")
-    loss = (mha(x) ** 2).mean()
-    loss.label = "loss"
+    loss = (mha(x) ** 2).mean().named("loss")
     loss.backward()
-    written.append(render_graph(loss, os.path.join(folder, "graph_multi_head.svg")))
-    written.append(
-        render_graph(
-            loss,
-            os.path.join(folder, "graph_multi_head_path_to_w_q.svg"),
-            highlight=mha.w_q.weight,
-        )
-    )
-    return written
+    for name, detail in (("graph_multi_head.svg", "folded"), ("graph_multi_head_full.svg", "full")):
+        written.append(render_graph(loss, os.path.join(folder, name), rankdir="TB", detail=detail))
+    return written + readme_figure(folder)
 
 
 def training_figures(folder):
@@ -126,8 +147,10 @@ QUICK_GRAPHS = [
     "graph_neuron.svg",
     "graph_neuron_path_to_w1.svg",
     "graph_score_scalar.svg",
+    "graph_attention_word.svg",
     "graph_multi_head.svg",
-    "graph_multi_head_path_to_w_q.svg",
+    "graph_multi_head_full.svg",
+    "mha.svg",
 ]
 
 

@@ -84,6 +84,42 @@ def test_highlight_takes_a_label(capsys, tmp_path):
     assert status == 0 and "#dc2626" in target.read_text()
 
 
+def test_highlight_takes_a_module_name_for_its_parameters(capsys, tmp_path):
+    target = tmp_path / "h.dot"
+    status, _, err = run_cli(
+        capsys, "--example", "multi-head", "--highlight", "w_q", "-o", str(target)
+    )
+    assert status == 0, err
+    lit = [line for line in target.read_text().splitlines() if "#dc2626" in line]
+    assert any("w_q.weight" in line for line in lit)
+    assert not any("w_k.weight" in line for line in lit)
+
+
+def test_dash_o_dash_writes_the_picture_to_standard_output(tmp_path):
+    for fmt, start in (("dot", b"digraph"), ("svg", b"<?xml"), ("png", b"\x89PNG")):
+        done = subprocess.run(
+            [sys.executable, "-m", "tinygrad_attn", "graph", "--format", fmt, "-o", "-"],
+            capture_output=True,
+            cwd=tmp_path,
+            timeout=120,
+        )
+        assert done.returncode == 0 and done.stderr == b"", done.stderr
+        assert done.stdout.startswith(start), fmt
+    assert list(tmp_path.iterdir()) == []  # no file called "-.dot" or anything else
+
+
+def test_detail_full_draws_every_reshape(capsys, tmp_path):
+    folded, full = tmp_path / "folded.dot", tmp_path / "full.dot"
+    run_cli(capsys, "--example", "multi-head", "-o", str(folded))
+    run_cli(capsys, "--example", "multi-head", "--detail", "full", "-o", str(full))
+    assert full.read_text().count("transpose (") > folded.read_text().count("transpose (") == 0
+
+
+def test_attention_head_at_scalar_level_points_to_the_one_word_example(capsys):
+    status, _, err = run_cli(capsys, "--example", "attention-head", "--level", "scalar")
+    assert status == 2 and "--example attention-word" in err
+
+
 def test_an_unknown_highlight_label_lists_the_labels(capsys, tmp_path):
     target = str(tmp_path / "x.dot")
     status, out, err = run_cli(capsys, "--highlight", "nope", "-o", target)

@@ -23,7 +23,11 @@ def test_readme_example_runs_and_prints_what_it_says(tmp_path, monkeypatch):
         exec(compile(code, "README.md", "exec"), {})
     promised = [m.strip() for m in re.findall(r"print\(.*\)\s+#\s*(.+)", code)]
     assert printed.getvalue().splitlines() == promised
-    assert (tmp_path / "mha.svg").read_text().lstrip().startswith("<?xml")
+    drawn = (tmp_path / "mha.svg").read_bytes()
+    assert drawn.lstrip().startswith(b"<?xml")
+    # "the picture above" is the README's picture: the very file these lines write
+    assert f"](docs/assets/{'mha.svg'})" in README
+    assert drawn == (Path(__file__).parent.parent / "docs" / "assets" / "mha.svg").read_bytes()
 
 
 def test_readme_links_point_to_files_that_exist():

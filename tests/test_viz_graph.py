@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 import graphviz
 import pytest
 
-from tinygrad_attn import Tensor, Value, nn
+from tinygrad_attn import Tensor, Value, gradcheck, nn
 from tinygrad_attn.viz import GraphPicture, RendererNotFoundError, draw_graph, render, render_graph
 from tinygrad_attn.viz.graph import HIGHLIGHT, INPUT, PARAMETER
 
@@ -144,7 +144,7 @@ def test_numbers_show_four_significant_digits():
 def test_a_value_used_twice_sends_two_arrows_into_its_op():
     a = Value(3.0, label="a")
     dot = draw_graph(a * a).source
-    a_id, square_id = node_id(dot, "{ a |"), node_id(dot, '"*"')
+    a_id, square_id = node_id(dot, '"a |'), node_id(dot, '"*"')
     assert edges(dot).count((a_id, square_id, False)) == 2
 
 
@@ -155,9 +155,9 @@ def test_arrows_follow_the_data_from_children_through_the_op_to_the_result():
     dot = draw_graph(c).source
     plus = node_id(dot, '"+"')
     assert set(edges(dot)) == {
-        (node_id(dot, "{ a |"), plus, False),
-        (node_id(dot, "{ b |"), plus, False),
-        (plus, node_id(dot, "{ c |"), False),
+        (node_id(dot, '"a |'), plus, False),
+        (node_id(dot, '"b |'), plus, False),
+        (plus, node_id(dot, '"c |'), False),
     }
 
 
@@ -220,6 +220,70 @@ def test_values_option_shows_numbers_and_grads_of_small_tensors():
     assert "<td>1.5</td>" not in draw_graph(y).source
 
 
+def test_attention_tensors_carry_the_names_the_explanation_uses():
+    loss, _, _ = multi_head()
+    dot = draw_graph(loss).source
+    for name in ("x", "Q", "K", "V", "scores", "scaled scores", "masked scores", "weights"):
+        node_id(dot, f"<b>{name}</b>")  # exactly one node each
+    for name in ("head_1..head_2", "concat", "output", "loss"):
+        node_id(dot, f"<b>{name}</b>")
+    assert "<b>tensor</b>" not in dot and "* ()" not in dot
+    assert "mean ()" in lines_of(dot, "<b>loss</b>")  # the loss is one mean, not sum * 1/16
+    head = nn.AttentionHead(d_model=3, d_head=2, rng=0)
+    out = head(Tensor.randn(4, 3, rng=1, label="x"))
+    assert [out.label, head.attention.label] == ["head", "weights"]
+
+
+def lines_of(dot, text):
+    return node_lines(dot)[node_id(dot, text)]
+
+
+def test_mean_is_one_op_whose_backward_gives_each_number_one_over_n():
+    x = Tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+    m = x.mean()
+    assert m.op == "mean" and m.children == (x,)
+    m.backward()
+    assert x.grad.tolist() == [[1 / 6] * 3] * 2
+    x.zero_grad()
+    rows = x.mean(axis=1)
+    rows.backward(Tensor([1.0, 3.0]))
+    assert x.grad.tolist() == [[1 / 3] * 3, [1.0] * 3]
+    assert gradcheck(lambda t: t.mean(axis=0, keepdims=True) * t.mean(), [x]).ok
+
+
+def test_steps_that_only_move_numbers_are_dashed_arrows_unless_detail_is_full():
+    loss, mha, _ = multi_head()
+    folded, full = (draw_graph(loss, detail=d).source for d in ("folded", "full"))
+    moves = ("reshape (", "transpose (")
+    assert sum(full.count(m) for m in moves) == 9  # split Q, K, V: 6; K^T: 1; concat: 2
+    assert [m for m in moves if m in folded] == ["reshape ("]  # only the named concat stays
+    assert "concat</b><br/>reshape (4, 4)" in folded
+    assert folded.count("style=dashed") == 4  # Q, K, V into the heads, the heads into concat
+    # every drawn box of the folded picture is in the full one, and the path to w_q is whole
+    lit = draw_graph(loss, highlight=mha.w_q.weight).source
+    scores, q = node_id(lit, "<b>scores</b>"), node_id(lit, "<b>Q</b>")
+    assert (q, scores, True) in edges(lit)
+    with pytest.raises(ValueError, match="unknown detail 'some'; choose one of folded, full"):
+        draw_graph(loss, detail="some")
+
+
+def test_values_show_the_scores_and_weights_of_every_head():
+    loss, _, _ = multi_head()
+    dot = draw_graph(loss, values=True).source
+    weights = lines_of(dot, "<b>weights</b>")
+    assert "data [0]" in weights and "data [1]" in weights  # one table per head
+    assert "grad [1]" in weights
+    assert "data [0]" in lines_of(dot, "<b>scores</b>")
+    assert "<td>" in lines_of(dot, "<b>loss</b>")  # the loss's own number
+
+
+def test_svg_pictures_fit_the_widest_font_and_name_the_common_ones(tmp_path):
+    loss, _, _ = multi_head()
+    svg = (tmp_path / "g.svg").read_text() if render_graph(loss, tmp_path / "g.svg") else ""
+    assert 'font-family="DejaVu Sans, Helvetica, Arial, sans-serif"' in svg
+    assert "fontname=Helvetica" in draw_graph(loss).source  # the DOT text names Helvetica
+
+
 def test_level_auto_draws_values_as_scalars_and_tensors_as_ops():
     assert "shape=record" in draw_graph(Value(1.0) * 2, level="auto").source
     assert "shape=box" in draw_graph(Tensor([1.0], requires_grad=True) * 2, level="auto").source
@@ -233,13 +297,13 @@ def test_highlight_colours_every_path_from_the_root_to_the_leaf():
     dot = draw_graph(o, highlight=v["w1"]).source
     lit = {(a, b) for a, b, on in edges(dot) if on}
     dark = {(a, b) for a, b, on in edges(dot) if not on}
-    w1, x1, b = (node_id(dot, "{ " + name + " |") for name in ("w1", "x1", "b"))
+    w1, x1, b = (node_id(dot, '"' + name + " |") for name in ("w1", "x1", "b"))
     assert any(src == w1 for src, _ in lit)  # the leaf's own arrow is red
     assert all(src != x1 for src, _ in lit) and any(src == x1 for src, _ in dark)
     assert all(src != b for src, _ in lit)
     # The red arrows form one chain from w1 to the root: *, +, +, tanh, two arrows each.
     assert len(lit) == 8
-    assert HIGHLIGHT in node_lines(dot)[node_id(dot, "{ o |")]
+    assert HIGHLIGHT in node_lines(dot)[node_id(dot, '"o |')]
 
 
 def test_highlight_of_a_parameter_reaches_the_loss_through_the_heads():

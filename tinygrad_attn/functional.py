@@ -8,7 +8,9 @@ may not look, turned into probabilities by softmax (each row sums to 1), and use
 weighted average of the values.
 
 Everything here is composed from Tensor ops, so every gradient comes from their backward
-functions: nothing new to trust, and `gradcheck` confirms it.
+functions: nothing new to trust, and `gradcheck` confirms it. The tensors attention computes
+carry the names the explanation uses (`scores`, `scaled scores`, `weights`), which graph
+pictures show.
 """
 
 import math
@@ -77,7 +79,7 @@ def cross_entropy(logits, targets):
     # pick each row's log p(target): row r's target sits at flat position r * classes + t.
     # (Picking, not multiplying by a one-hot mask: 0 * -inf would be nan for a masked class.)
     picked = logp.reshape(rows * classes)[[r * classes + t for r, t in enumerate(ids)]]
-    return -picked.sum() / rows
+    return (-picked.mean()).named("loss")
 
 
 def layer_norm(x, weight=None, bias=None, eps=1e-5):
@@ -125,12 +127,14 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
             f"{v.shape}"
         )
     d_k = q.shape[-1]
-    scores = q @ k.transpose(-2, -1) / math.sqrt(d_k)  # (..., T_q, T_k)
+    scores = (q @ k.transpose(-2, -1)).named("scores")  # (..., T_q, T_k)
+    scores = (scores / math.sqrt(d_k)).named("scaled scores")
     blocked = _blocked_positions(mask, causal, scores.shape)
     if blocked is not None:
         scores = scores.masked_fill(blocked, -math.inf)  # exp(-inf) = 0: no attention there
-    weights = scores.softmax(-1)  # (..., T_q, T_k), each row sums to 1
-    return weights @ v, weights  # (..., T_q, d_v)
+        scores = scores.named("masked scores")
+    weights = scores.softmax(-1).named("weights")  # (..., T_q, T_k), each row sums to 1
+    return (weights @ v).named("output"), weights  # (..., T_q, d_v)
 
 
 def causal_mask(T):

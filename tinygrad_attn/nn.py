@@ -155,9 +155,9 @@ class AttentionHead(Module):
 
     def forward(self, x, mask=None):
         _check_width(self, x, self.d_model)
-        q, k, v = self.w_q(x), self.w_k(x), self.w_v(x)  # (..., T, d_head) each
+        q, k, v = self.w_q(x).named("Q"), self.w_k(x).named("K"), self.w_v(x).named("V")
         out, self.attention = F.scaled_dot_product_attention(q, k, v, mask, self.causal)
-        return out  # (..., T, d_head)
+        return out.named("head")  # (..., T, d_head)
 
 
 class MultiHeadAttention(Module):
@@ -196,16 +196,17 @@ class MultiHeadAttention(Module):
             )
         *batch, T, _ = x.shape
         h, d_head = self.num_heads, self.d_head
-        q, k, v = self.w_q(x), self.w_k(x), self.w_v(x)  # (..., T, d_model) each
+        q, k, v = self.w_q(x).named("Q"), self.w_k(x).named("K"), self.w_v(x).named("V")
         with scope("heads"):
             # split: (..., T, d_model) -> (..., T, h, d_head) -> (..., h, T, d_head)
             q = q.reshape(*batch, T, h, d_head).transpose(-3, -2)
             k = k.reshape(*batch, T, h, d_head).transpose(-3, -2)
             v = v.reshape(*batch, T, h, d_head).transpose(-3, -2)
             heads, self.attention = F.scaled_dot_product_attention(q, k, v, mask, self.causal)
+            heads.named(f"head_1..head_{h}" if h > 1 else "head_1")  # (..., h, T, d_head)
             # concat: (..., h, T, d_head) -> (..., T, h, d_head) -> (..., T, d_model)
-            concat = heads.transpose(-3, -2).reshape(*batch, T, self.d_model)
-        return self.w_o(concat)  # (..., T, d_model)
+            concat = heads.transpose(-3, -2).reshape(*batch, T, self.d_model).named("concat")
+        return self.w_o(concat).named("output")  # (..., T, d_model)
 
 
 class FeedForward(Module):

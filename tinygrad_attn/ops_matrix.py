@@ -52,15 +52,25 @@ class MatrixOps:
         return record(data, shape, "sum", (self,), backward, saves="nothing")
 
     def mean(self, axis=None, keepdims=False):
-        """The average along `axis` (composite: sum, then multiply by 1/count).
+        """The average along `axis`: the sum divided by how many numbers were added. One op
+        (one node in graph pictures), with its own backward.
 
         >>> from tinygrad_attn import Tensor
         >>> Tensor([[1, 2], [3, 4]]).mean(axis=0).tolist()
         [2.0, 3.0]
         """
         axes = normalize_axes(axis, len(self.shape))
-        count = numel(tuple(self.shape[d] for d in axes))
-        return self.sum(axis=axis, keepdims=keepdims) * _div(1.0, count)
+        n = numel(tuple(self.shape[d] for d in axes))
+        sums, kept = _reduce(self.data, self.shape, axes, _sum_axis, sum)
+        data = [_div(s, n) for s in sums]
+        shape = kept if keepdims else _drop_axes(self.shape, axes)
+
+        def backward(g):
+            # d(mean)/dx_i = 1/n for each of the n numbers averaged: each gets g / n
+            spread = _gather(g, broadcast_index(kept, self.shape), len(self.data))
+            return ([_div(v, n) for v in spread],)
+
+        return record(data, shape, "mean", (self,), backward)
 
     def max(self, axis=None, keepdims=False):
         """The largest number along `axis` (an int, a tuple of ints, or None for all). A

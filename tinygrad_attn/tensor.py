@@ -316,6 +316,18 @@ class Tensor(ElementwiseOps, SelectOps, MatrixOps, ShapeOps):
         """Forget the gradient: `.grad` becomes None."""
         self._grad = None
 
+    def named(self, label):
+        """Give this tensor a name for graph pictures and messages, and return it:
+        `scores = (q @ k.T).named("scores")`.
+
+        >>> (Tensor([1.0, 2.0]) * 2).named("doubled").label
+        'doubled'
+        """
+        if not isinstance(label, str):
+            raise TypeError(f"label must be a str, got {type(label).__name__}")
+        self.label = label
+        return self
+
     def detach(self):
         """The same numbers as a new leaf with no history (it shares the number list)."""
         return Tensor._wrap(self.data, self.shape, self.label)

@@ -107,7 +107,9 @@ class Walkthrough:
         T, d = len(self.words), self.dim
         # Every word gets a vector of numbers. A trained model learns these (an embedding);
         # here they are seeded random numbers, one row per word.
-        self.X = Tensor([[round(rng.uniform(-1, 1), 2) for _ in range(d)] for _ in range(T)])
+        self.X = Tensor(
+            [[round(rng.uniform(-1, 1), 2) for _ in range(d)] for _ in range(T)], label="X"
+        )
         self._stage(
             "x",
             f"X: the sentence as a matrix ({_count(T, 'word')} x {_count(d, 'number')})",
@@ -276,7 +278,7 @@ class Walkthrough:
         params = [self.mha.w_q.weight, self.mha.w_k.weight, self.mha.w_v.weight]
         params.append(self.mha.w_o.weight)
         self.mha.zero_grad()
-        self.loss = loss_fn()
+        self.loss = loss_fn().named("loss")
         self.loss.backward()
         names = ("W_q", "W_k", "W_v", "W^O")
         self.grads = {name: p.grad.tolist() for name, p in zip(names, params)}

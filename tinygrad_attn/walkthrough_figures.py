@@ -78,7 +78,7 @@ def write_figures(w, out):
         names.append(name)
         # the loss of the gradient stage, whose backward() filled every .grad
         name = f"{n + 2:02d}_graph_multi_head_tensor.svg"
-        render_graph(w.loss, os.path.join(staging, name))
+        render_graph(w.loss, os.path.join(staging, name), rankdir="TB")
         names.append(name)
         # the stages again as matrix products, the operands side by side (head 1)
         for k, figure in enumerate(_composite_figures(w), n + 3):

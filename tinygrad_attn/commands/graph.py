@@ -1,30 +1,34 @@
 """`tinygrad-attn graph`: draw the computation graph of a small example as SVG, PNG or DOT.
 
 Each example is built the way a reader meets it: the micrograd neuron and a tiny MLP on
-Values (one node per number), a single attention head and multi-head attention on Tensors
-(one node per op, each module call a box). Every example runs backward first, so the
-pictures show gradients. Where it stays readable, an example is built on both engines with
-the same numbers, so `--level` can switch between the two pictures of one computation.
+Values (one node per number), one word's attention over the sentence on both engines, a
+single attention head and multi-head attention on Tensors (one node per op, each module call
+a box). Every example runs backward first, so the pictures show gradients. Where it stays
+readable, an example is built on both engines with the same numbers, so `--level` can switch
+between the two pictures of one computation.
 """
 
 import math
 import os
 import random
+import sys
 
 from .. import nn
 from ..cli import UsageError, nearest_existing
 from ..tensor import Tensor
 from ..value import Value
-from ..viz.graph import MAX_NODES, render_graph
-from ..viz.render import FORMATS, picture_path
+from ..viz.graph import DETAILS, MAX_NODES, draw_graph, render_graph
+from ..viz.render import FORMATS, picture_path, run_renderer
 
 HELP = "draw the computation graph of an example (SVG, PNG or DOT)"
 
 DESCRIPTION = """Draw the computation graph of a small example, after backward. Level scalar
 draws one node per number (Value), each showing its data and gradient; level tensor draws one
-node per tensor op with its shape, every module call as a box (--values also prints the
-numbers and gradients of tensors up to 4 x 4). Prints the path of the file written (by
-default out/graph/EXAMPLE.svg)."""
+node per tensor op with its shape and the name the explanation gives it (Q, scores,
+weights, ...), every module call as a box; steps that only move numbers (reshape, transpose)
+are dashed arrows unless --detail full. --values also prints the numbers and gradients of
+small tensors. Prints the path of the file written (by default out/graph/EXAMPLE.svg);
+-o - writes the picture to standard output instead."""
 
 SENTENCE = ["I", "play", "with", "cats"]
 
@@ -42,14 +46,29 @@ def add_arguments(parser):
     parser.add_argument(
         "--format", choices=list(FORMATS), default=None, help="file format (from -o, else svg)"
     )
-    parser.add_argument("-o", "--output", default=None, help="file to write")
+    parser.add_argument("-o", "--output", default=None, help="file to write; - for standard output")
     parser.add_argument(
-        "--highlight", metavar="LABEL", default=None, help="draw the paths to this node in red"
+        "--highlight",
+        metavar="NAME",
+        default=None,
+        help="draw the paths to this node in red: a label (w_q.weight) or a module (w_q)",
     )
     parser.add_argument(
         "--values", action="store_true", help="tensor level: show the numbers of small tensors"
     )
-    parser.add_argument("--rankdir", choices=["LR", "TB"], default="LR", help="flow direction")
+    parser.add_argument(
+        "--detail",
+        choices=list(DETAILS),
+        default="folded",
+        help="tensor level: folded (reshape, transpose as dashed arrows) or full (every op)",
+    )
+    parser.add_argument(
+        "--rankdir",
+        choices=["LR", "TB"],
+        default=None,
+        help="flow direction: left to right or top to bottom (default: LR for the neuron, TB "
+        "for the rest)",
+    )
     parser.add_argument(
         "--max-nodes",
         type=int,
@@ -64,27 +83,34 @@ def run(args):
     if level not in builders:
         raise UsageError(
             f"graph: the {args.example} example is drawn at level {' or '.join(builders)} "
-            f"only (at level {level} it would have too many nodes to read)"
+            f"only (at level {level} it would have too many nodes to read; --example "
+            f"attention-word draws one word's attention number by number)"
         )
     root = builders[level]()
     output = args.output or _default_output(args.example, level, args.format, builders)
+    if output != "-":
+        try:
+            path, _ = picture_path(output, args.format)
+        except ValueError as error:
+            raise UsageError(f"graph: {error}") from None
+        _check_writable(path)
+    options = {
+        "rankdir": args.rankdir or ("LR" if args.example == "neuron" else "TB"),
+        "highlight": _find_nodes(root, args.highlight) if args.highlight else None,
+        "values": args.values,
+        "detail": args.detail,
+        "max_nodes": MAX_NODES if args.max_nodes is None else args.max_nodes,
+    }
     try:
-        path, _ = picture_path(output, args.format)
-    except ValueError as error:
-        raise UsageError(f"graph: {error}") from None
-    _check_writable(path)
-    highlight = _find_label(root, args.highlight) if args.highlight else None
-    max_nodes = MAX_NODES if args.max_nodes is None else args.max_nodes
-    try:
-        written = render_graph(
-            root,
-            output,
-            format=args.format,
-            rankdir=args.rankdir,
-            highlight=highlight,
-            values=args.values,
-            max_nodes=max_nodes,
-        )
+        if output == "-":  # the picture itself on standard output, for a pipe
+            picture = draw_graph(root, **options)
+            format = args.format or "svg"
+            data = (
+                picture.source.encode() if format == "dot" else run_renderer(picture.source, format)
+            )
+            sys.stdout.buffer.write(data)
+            return 0
+        written = render_graph(root, output, format=args.format, **options)
     except ValueError as error:  # a bad flag; an OSError now is a runtime failure (status 1)
         raise UsageError(f"graph: {error}") from None
     print(written)
@@ -108,18 +134,23 @@ def _default_output(example, level, format, builders):
     return f"out/graph/{name}.{format or 'svg'}"
 
 
-def _find_label(root, label):
-    nodes = root.topological_order()
-    for node in nodes:
-        if node.label == label:
-            return node
-    for node in nodes:  # tensors that do not require grad (the input x) are children only
-        for child in node.children:
-            if child.label == label:
-                return child
-    labels = sorted({n.label for n in nodes if n.label})
+def _find_nodes(root, name):
+    """The nodes `--highlight NAME` means: the one labelled NAME, or else the parameters of
+    the module NAME (w_q: w_q.weight; attn.w_q: blocks.0.attn.w_q.weight and its bias)."""
+    labelled = {}
+    for node in root.topological_order():  # and its children: the input x, which needs no
+        for each in (node, *node.children):  # gradient, is only a child
+            if each.label:
+                labelled.setdefault(each.label, each)
+    if name in labelled:
+        return labelled[name]
+    inside = [node for label, node in labelled.items() if f".{name}." in f".{label}"]
+    if inside:
+        return inside
+    labels = ", ".join(sorted(labelled))
     raise UsageError(
-        f"graph: no node is labelled {label!r} in this example; labels: {', '.join(labels)}"
+        f"graph: no node is labelled {name!r} and no module is called {name!r} in this example; "
+        f"labels: {labels}"
     )
 
 
@@ -145,8 +176,7 @@ def neuron_tensors():
     x = Tensor([2.0, 0.0], label="x")
     w = Tensor([-3.0, 1.0], requires_grad=True, label="w")
     b = Tensor(6.8813735870195432, requires_grad=True, label="b")
-    o = ((x * w).sum() + b).tanh()
-    o.label = "o"
+    o = ((x * w).sum() + b).tanh().named("o")
     o.backward()
     return o
 
@@ -220,60 +250,59 @@ def _head_numbers():
     rng = random.Random(0)
     x = [[round(rng.uniform(-1, 1), 2) for _ in range(3)] for _ in SENTENCE]
     head = nn.AttentionHead(d_model=3, d_head=3, rng=rng)
-    weights = {name: getattr(head, name).weight.tolist() for name in ("w_q", "w_k", "w_v")}
-    return x, head, weights
+    return x, head
 
 
 def attention_head_tensors():
     """One attention head (nn.AttentionHead) on 4 words x 3 numbers; loss = mean(out^2)."""
-    x, head, _ = _head_numbers()
+    x, head = _head_numbers()
     out = head(Tensor(x, label="x"))  # (4, 3)
-    loss = (out * out).mean()
-    loss.label = "loss"
+    loss = (out * out).mean().named("loss")
     loss.backward()
     return loss
 
 
-def attention_head_values():
-    """The same head with the same numbers, one Value per number:
-    softmax(Q K^T / sqrt(d)) V, written out with loops."""
-    x_numbers, _, weights = _head_numbers()
-    x = [
-        [Value(v, label=f"{w}[{j}]") for j, v in enumerate(row)]
-        for w, row in zip(SENTENCE, x_numbers)
-    ]
-    w = {
-        name: [
-            [Value(v, label=f"{name}[{i}][{j}]") for j, v in enumerate(row)]
-            for i, row in enumerate(m)
-        ]
-        for name, m in weights.items()
-    }
-    q, k, v = (_matmul(x, w[name], name) for name in ("w_q", "w_k", "w_v"))
-    d = len(q[0])
-    k_t = [list(col) for col in zip(*k)]
-    scores = [[s / math.sqrt(d) for s in row] for row in _matmul(q, k_t, "")]
-    attention = [_softmax(row) for row in scores]
-    out = _matmul(attention, v, "")
-    total = _sum([o * o for row in out for o in row])
-    loss = total / (len(out) * d)
-    loss.label = "loss"
+# One word's attention: "play" (the second word) looks at "I" and at itself (a causal model
+# looks no further). Its query, and the two keys and values, 2 numbers each.
+WORD_QKV = {"q": [0.8, -0.4], "k": [[0.5, 0.1], [-0.3, 0.9]], "v": [[1.0, 0.2], [-0.5, 0.4]]}
+
+
+def attention_word_tensors():
+    """The attention of one word, softmax(q K^T / sqrt(2)) V, on Tensors; loss = sum(out^2)."""
+    q = Tensor([WORD_QKV["q"]], requires_grad=True, label="q (play)")  # (1, 2)
+    k = Tensor(WORD_QKV["k"], requires_grad=True, label="K (I, play)")  # (2, 2)
+    v = Tensor(WORD_QKV["v"], requires_grad=True, label="V (I, play)")  # (2, 2)
+    scores = (q @ k.T).named("scores")  # (1, 2)
+    weights = (scores / math.sqrt(2)).named("scaled scores").softmax(-1).named("weights")
+    out = (weights @ v).named("output")  # (1, 2)
+    loss = (out * out).sum().named("loss")
     loss.backward()
     return loss
 
 
-def _matmul(a, b, name):
-    """(n, m) @ (m, p) on lists of Values; labels the result entries when `name` is given."""
-    out = [
-        [_sum([a[i][t] * b[t][j] for t in range(len(b))]) for j in range(len(b[0]))]
-        for i in range(len(a))
+def attention_word_values():
+    """The same word's attention with the same numbers, one Value per number."""
+    words = SENTENCE[:2]
+    q = [Value(x, label=f"q[{j}]") for j, x in enumerate(WORD_QKV["q"])]
+    k = [
+        [Value(x, label=f"k_{w}[{j}]") for j, x in enumerate(row)]
+        for w, row in zip(words, WORD_QKV["k"])
     ]
-    if name:
-        letter = name[-1]  # w_q -> q
-        for i, row in enumerate(out):
-            for j, value in enumerate(row):
-                value.label = f"{letter}[{i}][{j}]"
-    return out
+    v = [
+        [Value(x, label=f"v_{w}[{j}]") for j, x in enumerate(row)]
+        for w, row in zip(words, WORD_QKV["v"])
+    ]
+    scores = [_sum([a * b for a, b in zip(q, key)]) / math.sqrt(2) for key in k]
+    weights = _softmax(scores)
+    for w, word in zip(weights, words):
+        w.label = f"weight {word}"
+    out = [_sum([w * row[j] for w, row in zip(weights, v)]) for j in range(2)]
+    for j, o in enumerate(out):
+        o.label = f"out[{j}]"
+    loss = _sum([o * o for o in out])
+    loss.label = "loss"
+    loss.backward()
+    return loss
 
 
 def _sum(values):
@@ -295,8 +324,7 @@ def multi_head_tensors():
     mha = nn.MultiHeadAttention(d_model=4, num_heads=2, causal=True, rng=rng)
     x = Tensor([[round(rng.uniform(-1, 1), 2) for _ in range(4)] for _ in SENTENCE], label="x")
     y = mha(x)  # (4, 4)
-    loss = (y * y).mean()
-    loss.label = "loss"
+    loss = (y * y).mean().named("loss")
     loss.backward()
     return loss
 
@@ -305,6 +333,7 @@ def multi_head_tensors():
 EXAMPLES = {
     "neuron": {"scalar": neuron_values, "tensor": neuron_tensors},
     "mlp": {"scalar": mlp_values, "tensor": mlp_tensors},
-    "attention-head": {"tensor": attention_head_tensors, "scalar": attention_head_values},
+    "attention-word": {"scalar": attention_word_values, "tensor": attention_word_tensors},
+    "attention-head": {"tensor": attention_head_tensors},
     "multi-head": {"tensor": multi_head_tensors},
 }

@@ -4,10 +4,13 @@ Two levels of detail:
 
 * scalar: one box per `Value` (its label, data and grad) and one small circle per operation
   (+, *, tanh, ...), as in micrograd. A Value used twice, as in `a * a`, sends two arrows.
-* tensor: one box per tensor op, named by the op and its output shape (`matmul (4, 6)`);
+* tensor: one box per tensor op, named by the op and its output shape (`matmul (4, 6)`),
+  under the name the layers give what they compute (Q, K, V, scores, weights, ...);
   inputs, parameters (by their dotted name, e.g. `w_q.weight`) and the loss in their own
   colours; every module call drawn as a labelled box around the ops it made, boxes nested
-  as the calls were (`w_q` inside the attention module, `heads` inside it).
+  as the calls were (`w_q` inside the attention module, `heads` inside it). Steps that only
+  move numbers (reshape, transpose, indexing, split) are folded into the arrow that passes
+  through them, drawn dashed; `detail="full"` draws them as boxes too.
 
 Arrows point the way data flows: from inputs to the loss. Gradients flow back along them.
 The DOT text depends only on the graph: nodes are numbered in topological order, never by
@@ -22,9 +25,11 @@ from ..tensor import Tensor
 from ..value import Value
 from .render import TIMEOUT, RendererNotFoundError, picture_path, render_dot, run_renderer
 
-__all__ = ["GraphPicture", "draw_graph", "render_graph", "LEVELS", "MAX_NODES"]
+__all__ = ["GraphPicture", "draw_graph", "render_graph", "LEVELS", "DETAILS", "MAX_NODES"]
 
 LEVELS = ("auto", "scalar", "tensor")
+DETAILS = ("folded", "full")
+VIEW_OPS = ("reshape", "transpose", "index", "split")  # they move numbers, computing nothing
 RANKDIRS = ("LR", "TB", "RL", "BT")
 MAX_NODES = 500  # more than this is unreadable as a picture, and slow to lay out
 
@@ -36,7 +41,7 @@ OP = ("#ffffff", "#4b5563")  # results of operations (white)
 ROOT = ("#bbf7d0", "#15803d")  # the root: usually the loss (green)
 HIGHLIGHT = "#dc2626"  # the paths from the root to `highlight` (red)
 CLUSTER_FILLS = ("#f8fafc", "#eef2f7", "#e2e8f0", "#d6dee8")  # deeper calls, darker boxes
-FONT = "Helvetica"
+FONT = "Helvetica"  # SVG pictures are laid out for the widest common sans font (render.py)
 
 
 class GraphPicture(graphviz.Digraph):
@@ -66,27 +71,41 @@ class GraphPicture(graphviz.Digraph):
             return {"text/plain": str(error)}
 
 
-def draw_graph(root, level="auto", rankdir="LR", max_nodes=MAX_NODES, highlight=None, values=False):
+def draw_graph(
+    root,
+    level="auto",
+    rankdir="LR",
+    max_nodes=MAX_NODES,
+    highlight=None,
+    values=False,
+    detail="folded",
+):
     """The computation graph that produced `root` (a Value or a Tensor), as a `GraphPicture`
     (a `graphviz.Digraph`; in Jupyter it shows inline, see `GraphPicture`).
 
     level: "scalar" draws every Value, "tensor" every tensor op, "auto" picks by the root.
-    rankdir: "LR" (left to right, the default) or "TB", "RL", "BT".
+    rankdir: "LR" (left to right, the default) or "TB" (top to bottom), "RL", "BT".
     max_nodes: refuse larger graphs with a ValueError (counted before drawing anything).
     highlight: a node of the graph (or a list of them), usually a leaf such as a weight:
         every path from the root down to it is drawn in red, the way its gradient comes.
-    values: at tensor level, also show the numbers and gradients of tensors of at most 4 x 4.
+    values: at tensor level, also show the numbers (and gradients) of small tensors: up to
+        4 matrices (one per head) of up to 6 x 6.
+    detail: at tensor level, "folded" (the default) draws the steps that only move numbers
+        (reshape, transpose, indexing, split), unless named, as a dashed arrow; "full" draws
+        every op as a box.
 
     >>> a = Value(2.0, label="a")
     >>> y = (a * a).tanh()
     >>> y.label = "y"
     >>> dot = draw_graph(y).source
     >>> print(dot[dot.index("v0 "):].split("\\n")[0].strip())    # the leaf a: label|data|grad
-    v0 [label="{ a | data 2 | grad 0 }" color="#2563eb" fillcolor="#dbeafe"]
+    v0 [label="a | data 2 | grad 0" color="#2563eb" fillcolor="#dbeafe"]
     >>> dot.count("v0 -> v1_op")      # a * a: two arrows from a into the *
     2
     """
     level = _check_arguments(root, level, rankdir, max_nodes)
+    if not isinstance(detail, str) or detail not in DETAILS:
+        raise ValueError(f"unknown detail {detail!r}; choose one of {', '.join(DETAILS)}")
     nodes = _graph_nodes(root, level)
     if len(nodes) > max_nodes:
         what = "Values" if level == "scalar" else "tensors"
@@ -123,7 +142,8 @@ def draw_graph(root, level="auto", rankdir="LR", max_nodes=MAX_NODES, highlight=
     if level == "scalar":
         _draw_values(picture, nodes, root, on_path, rankdir)
     else:
-        _draw_tensors(picture, nodes, root, on_path, values)
+        folded = _folded(nodes, root, highlight) if detail == "folded" else set()
+        _draw_tensors(picture, nodes, root, on_path, values, folded)
     return picture
 
 
@@ -239,7 +259,10 @@ def _draw_values(picture, nodes, root, on_path, rankdir):
             f"grad {_number(v.grad)}",
         ]
         record = " | ".join(fields)
-        if rankdir in ("LR", "RL"):  # braces lay the fields side by side across the flow
+        # A named value stacks its fields (label over data over grad), an unnamed one keeps
+        # "data | grad" side by side: boxes stay narrow and pictures fit a screen. (Braces
+        # turn a record's fields across the flow: side by side in LR, stacked in TB.)
+        if (rankdir in ("LR", "RL")) != bool(v.label):
             record = "{ " + record + " }"
         attrs = {"color": border, "fillcolor": fill}
         if v in on_path:
@@ -299,10 +322,27 @@ def _number(x):
 # ---------------------------------------------------------------------- tensor level
 
 
-def _draw_tensors(picture, nodes, root, on_path, values):
+def _folded(nodes, root, highlight):
+    """The view-only steps to leave out: an op in VIEW_OPS with one input, no name of its
+    own, and neither the root nor highlighted. Their arrows pass through, dashed. Picking
+    rows of a leaf (an embedding table's lookup) stays: it is a step worth seeing."""
+    keep = {root, *(highlight if isinstance(highlight, (list, tuple)) else [highlight])}
+    return {
+        t
+        for t in nodes
+        if t.op in VIEW_OPS
+        and len(t.children) == 1
+        and not t.label
+        and t not in keep
+        and not (t.op == "index" and not t.children[0].op)
+    }
+
+
+def _draw_tensors(picture, nodes, root, on_path, values, folded):
     ids = {t: f"t{i}" for i, t in enumerate(nodes)}
-    place = _cluster_places(nodes)
-    boxes = _cluster_tree(nodes, place)
+    shown = [t for t in nodes if t not in folded]
+    place = _cluster_places(shown)
+    boxes = _cluster_tree(shown, place)
 
     def draw_box(graph, frames):
         for t in boxes[frames]["nodes"]:
@@ -321,9 +361,16 @@ def _draw_tensors(picture, nodes, root, on_path, values):
                 draw_box(sub, inner)
 
     draw_box(picture, ())
-    for t in nodes:
+    for t in shown:
         for child in t.children:  # data flows from each child into the op that used it
-            picture.edge(ids[child], ids[t], **_edge(child in on_path))
+            source, moves = child, []
+            while source in folded:  # through the folded steps, back to a drawn node
+                moves.append(source.op)
+                source = source.children[0]
+            attrs = _edge(child in on_path)
+            if moves:
+                attrs.update(style="dashed", tooltip=", ".join(reversed(moves)))
+            picture.edge(ids[source], ids[t], **attrs)
 
 
 def _cluster_places(nodes):
@@ -412,22 +459,43 @@ def _tensor_label(t, values):
         if t.label:
             lines.insert(0, f"<b>{html.escape(t.label)}</b>")
     else:
-        lines = [f"<b>{html.escape(t.label or 'tensor')}</b>", shape]
+        lines = [f"<b>{html.escape(t.label or 'input')}</b>", shape]  # an unnamed leaf
     text = "<br/>".join(lines)
-    if values and 1 <= len(t.shape) <= 2 and all(1 <= n <= 4 for n in t.shape):
+    if values and _small(t.shape):
         grad = t.grad if t.requires_grad else None
-        tables = f"<td>{_matrix(t, 'data')}</td>"
+        tables = "".join(f"<td>{m}</td>" for m in _matrices(t.data, t.shape, "data"))
         if grad is not None:
-            tables += f"<td>{_matrix(grad, 'grad')}</td>"
-        text = f'<table border="0" cellspacing="3"><tr><td colspan="2">{text}</td></tr>'
+            tables += "".join(f"<td>{m}</td>" for m in _matrices(grad.data, t.shape, "grad"))
+        text = f'<table border="0" cellspacing="3"><tr><td colspan="8">{text}</td></tr>'
         text += f"<tr>{tables}</tr></table>"
     return f"<{text}>"
 
 
-def _matrix(t, caption):
-    """A small tensor's numbers as an HTML table, one row per row."""
-    width = t.shape[-1]
-    rows = [t.data[i : i + width] for i in range(0, len(t.data), width)]
+def _small(shape):
+    """Small enough to print inside a box: a number, or up to 4 matrices (a batch, or the
+    heads) of up to 6 x 6."""
+    if not shape:
+        return True  # one number: the loss
+    if len(shape) > 3 or 0 in shape:
+        return False
+    *batch, rows, cols = (1, *shape) if len(shape) == 1 else shape
+    return rows <= 6 and cols <= 6 and (not batch or batch[0] <= 4)
+
+
+def _matrices(data, shape, caption):
+    """A small tensor's numbers as HTML tables: one per matrix, captioned with its index."""
+    if len(shape) < 3:
+        return [_matrix(data, shape[-1] if shape else 1, caption)]
+    size = shape[-2] * shape[-1]
+    return [
+        _matrix(data[k * size : (k + 1) * size], shape[-1], f"{caption} [{k}]")
+        for k in range(shape[0])
+    ]
+
+
+def _matrix(data, width, caption):
+    """Numbers as an HTML table, `width` to a row."""
+    rows = [data[i : i + width] for i in range(0, len(data), width)]
     body = "".join("<tr>" + "".join(f"<td>{x:.3g}</td>" for x in row) + "</tr>" for row in rows)
     head = f'<tr><td colspan="{width}" border="0"><font point-size="8">{caption}</font></td></tr>'
     table = f'<table border="0" cellborder="1" cellspacing="0" cellpadding="2">{head}{body}</table>'

@@ -39,6 +39,15 @@ RENDERER_ENV = "TINYGRAD_ATTN_DOT"
 FORMATS = ("svg", "png", "dot")
 TIMEOUT = 60  # seconds; a graph small enough to read lays out in well under one
 PNG_DPI = 144  # twice the default 72 dpi: sharp text on today's screens
+# An SVG is drawn by the viewer, with whichever font it has: the graph is laid out with the
+# widths of DejaVu Sans, the widest of the common sans-serif fonts, and the SVG names the
+# others too, so the text fits its boxes in any of them. A PNG is drawn by the layout
+# program itself, in the Helvetica the DOT text names (graphviz-pure brings its own).
+SVG_LAYOUT_FONT = ("fontname=Helvetica", 'fontname="DejaVu Sans"')
+SVG_FONTS = (
+    b'font-family="DejaVu Sans"',
+    b'font-family="DejaVu Sans, Helvetica, Arial, sans-serif"',
+)
 
 INSTALL_HINT = (
     "pip install graphviz-pure (or a system Graphviz: apt install graphviz, brew install "
@@ -98,6 +107,8 @@ def run_renderer(source, format="svg", timeout=TIMEOUT):
     """
     program = find_renderer()
     command = [program, f"-T{format}"]
+    if format == "svg":
+        source = source.replace(*SVG_LAYOUT_FONT)
     if format == "png":
         command.append(f"-Gdpi={PNG_DPI}")
     try:
@@ -115,6 +126,8 @@ def run_renderer(source, format="svg", timeout=TIMEOUT):
         lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
         reason = lines[0] if lines else "no message"
         raise RuntimeError(f"{program} failed (exit status {done.returncode}): {reason}")
+    if format == "svg":
+        return done.stdout.replace(*SVG_FONTS)
     return done.stdout
 
 
