@@ -27,7 +27,7 @@ import math
 from dataclasses import dataclass, field
 from xml.sax.saxutils import quoteattr
 
-from .colours import MASKED, MISSING, RAMPS, ink, ramp_colour
+from .colours import DARK_TEXT, MASKED, MISSING, RAMPS, ink, ramp_colour
 from .fonts import text_width
 from .svg import (
     ASCENT,
@@ -130,7 +130,7 @@ def _layout(term):
     n_rows, n_cols = len(rows), len(rows[0])
     texts = [[format_number(x, term.fmt) if x is not None else "" for x in row] for row in rows]
     widest = max(text_width(t, VALUE_FONT) for row in texts for t in row)
-    cell = float(max(24, math.ceil(widest + 10)))
+    cell = max(24, math.ceil(widest + 10))
     row_w = max((text_width(s, LABEL_FONT) for s in term.row_labels), default=0.0)
     col_w = [text_width(s, LABEL_FONT) for s in term.col_labels]
     rotate = any(w > cell - 4 for w in col_w)
@@ -155,6 +155,9 @@ def _layout(term):
     half = max(name_w, text_width(shape, SMALL_FONT)) / 2
     shift = max(0.0, PAD + half - centre)  # a name wider than the grid: move everything right
     left, right, centre = left + shift, right + shift, centre + shift
+    # the grid on whole pixels: every cell's corner is a short whole number in the file
+    nudge_x, nudge_y = math.ceil(left) - left, math.ceil(top) - top
+    left, top, right, centre = left + nudge_x, top + nudge_y, right + nudge_x, centre + nudge_x
     width = max(right, centre + half) + PAD
     height = top + grid_h + GAP / 2 + (ASCENT + DESCENT) * SMALL_FONT + PAD
     return dict(
@@ -219,7 +222,7 @@ def _term_body(term, g):
         for j, x in enumerate(row):
             masked = (i, j) in term.masked
             fill = _fill(x, term.cmap, scale) if not masked else MASKED
-            x0, y0 = left + j * cell, top + i * cell
+            x0, y0 = int(left) + j * cell, int(top) + i * cell  # whole pixels (see _layout)
             kind = "cell masked" if masked else "cell"
             attrs = _attrs(x=x0, y=y0, width=cell, height=cell, fill=fill, class_=kind)
             cells.append(f'<rect{attrs} data-i="{i}" data-j="{j}"/>')
@@ -227,7 +230,7 @@ def _term_body(term, g):
                 cells.append(_line(x0 + 4, y0 + cell - 4, x0 + cell - 4, y0 + 4, "#c4c4c4"))
             else:
                 baseline = y0 + cell / 2 + MIDDLE * VALUE_FONT
-                colour = ink(fill)
+                colour = None if ink(fill) == DARK_TEXT else ink(fill)  # dark: the group's
                 values.append(f"<text{_attrs(x=x0 + cell / 2, y=baseline, fill=colour)}>")
                 values[-1] += f"{g['texts'][i][j]}</text>"
     body.append('<g class="cells" stroke="#ffffff">')
@@ -235,7 +238,8 @@ def _term_body(term, g):
     body.append("</g>")
     # the numbers let the pointer through to their cells
     body.append(
-        f'<g class="values" font-size="{VALUE_FONT}" text-anchor="middle" pointer-events="none">'
+        f'<g class="values" font-size="{VALUE_FONT}" text-anchor="middle" fill="{DARK_TEXT}" '
+        'pointer-events="none">'
     )
     body += values
     body.append("</g>")
