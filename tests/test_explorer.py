@@ -348,3 +348,49 @@ def test_the_server_refuses_an_oversized_body_unread(server):
 def test_the_server_answers_only_to_its_own_name(server):
     assert ask(server, "GET", "/", headers={"Host": "attacker.example:80"})[0] == 403
     assert ask(server, "GET", "/", headers={"Host": f"localhost:{server}"})[0] == 200
+
+
+# ---------------------------------------------------------------------- a trained model's layer
+
+
+def small_model(layers=1, d_hidden=0):
+    from tinygrad_attn.nn import TinyTransformer
+
+    return TinyTransformer(
+        vocab_size=6, d_model=4, num_heads=2, num_layers=layers, max_len=6, d_hidden=d_hidden, rng=0
+    )
+
+
+VOCAB = ["I", "play", "with", "a", "cat", "purrs"]
+
+
+@pytest.mark.parametrize("layers, d_hidden", [(1, 0), (2, 8)])
+def test_a_models_first_layer_is_drawn_with_its_own_numbers(layers, d_hidden):
+    from tinygrad_attn import functional as F
+
+    model = small_model(layers, d_hidden)
+    words = ["I", "play", "with", "a", "cat"]
+    s = Stages.from_model(model, words, VOCAB)
+    ids = [VOCAB.index(w) for w in words]
+    logits = model([ids])  # (1, T, vocab): the model's own forward
+    weights = model.attention_maps()[0].tolist()[0]  # (heads, T, T) of the first layer
+    assert close(s.matrices["weights_1"], weights[0]) and close(s.matrices["weights_2"], weights[1])
+    assert s.masked == [(i, j) for i in range(5) for j in range(5) if j > i]  # causal
+    assert all(s.matrices["weights_1"][i][j] == 0.0 for i, j in s.masked)
+    # the loss is the model's next-token cross-entropy, and its gradients are the engine's
+    model.zero_grad()
+    loss = F.cross_entropy(logits.reshape(5, 6)[[0, 1, 2, 3]], ids[1:])
+    loss.backward()
+    assert s.loss == pytest.approx(loss.item(), abs=1e-12)
+    attn = model.blocks[0].attn
+    for name, layer in (("W_q", attn.w_q), ("W_k", attn.w_k), ("W_o", attn.w_o)):
+        assert close(s.matrices[f"dL/d{name}"], layer.weight.grad.tolist(), tol=1e-12)
+
+
+def test_a_models_words_must_be_in_its_vocabulary():
+    with pytest.raises(ValueError, match="not in the model's vocabulary: dog"):
+        Stages.from_model(small_model(), ["a", "dog"], VOCAB)
+    with pytest.raises(ValueError, match="at least two words"):
+        Stages.from_model(small_model(), ["cat"], VOCAB)
+    with pytest.raises(ValueError, match="at most 6"):
+        Stages.from_model(small_model(), ["a"] * 7, VOCAB)

@@ -56,6 +56,9 @@ class Stages:
         self.dim, self.heads = mha.d_model, mha.num_heads
         self.d_head = self.dim // self.heads
         self.causal, self.source, self.input_note = causal, source, input_note
+        # (query, key) cells where attention should be, framed in the pictures (a task
+        # knows them: story.py's "it" and its animal), and a sentence saying so
+        self.focus, self.focus_note = [], ""
         self.dims = [f"d{j}" for j in range(self.dim)]
         self.matrices = {}  # name -> nested lists of floats
         self.row_labels, self.col_labels = {}, {}  # name -> the words or dims along each axis
@@ -205,6 +208,7 @@ class Stages:
             "causal": self.causal,
             "source": self.source,
             "masked": [list(p) for p in self.masked],
+            "focus": [list(p) for p in self.focus],
             "loss": _finite(self.loss),
             "loss_name": self.loss_name,
             "input_note": self.input_note,

@@ -27,7 +27,7 @@ import math
 from dataclasses import dataclass, field
 from xml.sax.saxutils import quoteattr
 
-from .colours import DARK_TEXT, MASKED, MISSING, RAMPS, ink, ramp_colour
+from .colours import DARK_TEXT, MASKED, MISSING, OUTLINE, RAMPS, ink, ramp_colour
 from .fonts import text_width
 from .svg import (
     ASCENT,
@@ -44,6 +44,7 @@ from .svg import (
     _clean,
     _document,
     _line,
+    _rect,
     _text,
     _text_lines,
     format_number,
@@ -107,6 +108,7 @@ class Term:
     cmap: str = "diverging"
     masked: tuple = ()
     col_groups: tuple = ()  # (name, number of columns) pairs, divided by a line
+    outline: tuple = ()  # (i, j) cells framed in orange: where to look
     fmt: str = "{:.2f}"  # how each number is printed in its cell
 
 
@@ -248,6 +250,10 @@ def _term_body(term, g):
         at += size
         x = left + at * cell
         body.append(_line(x, top, x, top + n_rows * cell, "#222222", stroke_width=2))
+    for i, j in term.outline:  # an orange frame just inside the cell
+        x0, y0 = int(left) + j * cell + 1.5, int(top) + i * cell + 1.5
+        frame = dict(stroke=OUTLINE, stroke_width=3, class_="outline", pointer_events="none")
+        body.append(_rect(x0, y0, cell - 3.0, cell - 3.0, "none", **frame))
     body.append(
         _text(
             g["centre"],
@@ -420,14 +426,16 @@ def stage_figures(stages, head=1):
         if masked
         else ""
     )
-    weights = term(f"weights_{h}", "weights", True, cmap="sequential", masked=masked)
+    focus = tuple(tuple(p) for p in s.focus)
+    weights = term(f"weights_{h}", "weights", True, cmap="sequential", masked=masked, outline=focus)
     figures.append(
         Figure(
             4,
             title[4],
             "Softmax makes each row probabilities: e to the power of each score, divided by "
             "the row's total. Every weight is positive and each row sums to 1: row i says how "
-            f"much word i looks at each word.{mask_note}",
+            f"much word i looks at each word.{mask_note}"
+            + (f" Framed: {_focus_text(s, h)}" if focus else ""),
             [["softmax", term(f"scaled_{h}", "scaled scores", masked=masked), "=", weights]],
         )
     )
@@ -440,7 +448,9 @@ def stage_figures(stages, head=1):
             "word's value.",
             [
                 [
-                    term(f"weights_{h}", "weights", cmap="sequential", masked=masked),
+                    term(
+                        f"weights_{h}", "weights", cmap="sequential", masked=masked, outline=focus
+                    ),
                     "\u00d7",
                     term(f"V_{h}", f"V_{h}"),
                     "=",
@@ -469,6 +479,17 @@ def stage_figures(stages, head=1):
         )
     )
     return figures
+
+
+def _focus_text(stages, head):
+    """ "the row of "it" puts 0.93 of its weight on "cat"" for each framed cell."""
+    words, weights = stages.words, stages.matrices[f"weights_{head}"]
+    parts = [
+        f'the row of "{words[i]}" puts {weights[i][j]:.2f} of its weight on "{words[j]}"'
+        for i, j in stages.focus
+    ]
+    note = f" ({stages.focus_note})" if stages.focus_note else ""
+    return "; ".join(parts) + note + "."
 
 
 def gradient_figures(stages):
