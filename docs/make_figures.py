@@ -63,6 +63,8 @@ def explorer_screenshot(folder):
     """A picture of the explorer page (tinygrad-attn explore) as a browser shows it, with
     one score explained. Needs Chromium and Playwright (`make test-browser` installs them);
     without them the committed picture stays as it is."""
+    import contextlib
+    import io
     import tempfile
 
     sys.path.insert(0, TESTS)  # the browser tests' helper
@@ -75,7 +77,8 @@ def explorer_screenshot(folder):
         print(f"explorer.png kept as it is: {reason}", file=sys.stderr)
         return []
     with tempfile.TemporaryDirectory() as tmp:
-        cli(["explore", "--out", tmp])
+        with contextlib.redirect_stdout(io.StringIO()):  # its "open it in a browser" message
+            cli(["explore", "--out", tmp])
 
         def point_at_a_score(page):  # stage 3 at the top, the score of "it" for "cat"
             page.evaluate("document.querySelector(\"section[data-stage='3']\").scrollIntoView()")
