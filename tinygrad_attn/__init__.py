@@ -7,6 +7,7 @@ derivatives), tensor.py and autograd.py (the same idea for arrays), functional.p
 
 from .autograd import detect_anomaly, no_grad, scope
 from .gradcheck import GradcheckResult, gradcheck
+from .shapes import get_max_elements, set_max_elements
 from .tensor import Tensor, manual_seed, where
 from .value import Value
 
@@ -20,6 +21,8 @@ __all__ = [
     "scope",
     "detect_anomaly",
     "manual_seed",
+    "set_max_elements",
+    "get_max_elements",
     "gradcheck",
     "GradcheckResult",
     "__version__",

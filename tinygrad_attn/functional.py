@@ -16,6 +16,7 @@ pictures show.
 import math
 from functools import lru_cache
 
+from .shapes import check_size
 from .tensor import Tensor
 
 __all__ = [
@@ -145,6 +146,7 @@ def causal_mask(T):
     """
     if isinstance(T, bool) or not isinstance(T, int) or T < 1:
         raise ValueError(f"causal_mask: T must be a positive int, got {T!r}")
+    check_size((T, T), "causal_mask")
     return Tensor._wrap(list(_causal(T, T, allowed=True)), (T, T))
 
 
@@ -158,6 +160,7 @@ def sinusoidal_positions(T, d):
     for name, n in (("T", T), ("d", d)):
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"sinusoidal_positions: {name} must be a positive int, got {n!r}")
+    check_size((T, d), "sinusoidal_positions")
     rows = []
     for t in range(T):
         row = []
@@ -257,10 +260,18 @@ def _class_ids(targets):
 
 
 def _flatten(items):
-    out = []
-    for item in items:
-        if isinstance(item, (list, tuple)):
-            out.extend(_flatten(item))
-        else:
+    """Nested lists -> their items in order (a stack of our own: any depth works; a list
+    that contains itself is refused)."""
+    out, stack, around = [], [(iter(items), id(items))], {id(items)}
+    while stack:
+        for item in stack[-1][0]:
+            if isinstance(item, (list, tuple)):
+                if id(item) in around:
+                    raise ValueError("cross_entropy: the targets list contains itself")
+                stack.append((iter(item), id(item)))
+                around.add(id(item))
+                break
             out.append(item)
+        else:  # this list is done
+            around.discard(stack.pop()[1])
     return out

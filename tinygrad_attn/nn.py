@@ -17,6 +17,7 @@ import math
 from . import functional as F
 from .autograd import scope
 from .module import Module
+from .shapes import check_size
 from .tensor import Tensor, random_generator
 
 __all__ = [
@@ -49,7 +50,7 @@ def _positive(**sizes):
 
 
 def _uniform(shape, bound, rng):
-    n = math.prod(shape)
+    n = check_size(shape, "Linear")  # nn.Linear(10**6, 10**6) is refused before it fills memory
     return Tensor._wrap([rng.uniform(-bound, bound) for _ in range(n)], shape)
 
 
@@ -101,6 +102,7 @@ class Embedding(Module):
 
     def __init__(self, num, dim, rng=None):
         _positive(num=num, dim=dim)
+        check_size((num, dim), "Embedding")
         gen = random_generator(rng)
         self.num, self.dim = num, dim
         self.weight = _parameter(Tensor.randn(num, dim, rng=gen))

@@ -22,7 +22,7 @@ import math
 from operator import add, mul, neg, sub, truediv
 
 from .autograd import record
-from .shapes import broadcast_index, broadcast_shape, numel, tiled_size
+from .shapes import broadcast_index, broadcast_shape, check_size, tiled_size
 from .value import _div, _exp, _float, _log, _pow, _sigmoid
 
 __all__ = ["ElementwiseOps"]
@@ -88,7 +88,7 @@ class ElementwiseOps:
         return record(out, shape, "/", (self, other), backward)
 
     def __pow__(self, other):
-        if isinstance(other, (int, float)) and not isinstance(other, bool):
+        if isinstance(other, (int, float)):  # (a bool too: 1 or 0, as in Value and PyTorch)
             return self._pow_number(_float(other))
         if not isinstance(other, type(self)):
             raise TypeError(
@@ -187,8 +187,9 @@ class ElementwiseOps:
         out = [0.0 if v <= 0.0 else v for v in x]  # written so that nan stays nan
 
         def backward(g):
-            # d(relu x)/dx = 1 where x > 0, else 0 (also at exactly 0, as in PyTorch)
-            return ([gi if v > 0.0 else 0.0 for gi, v in zip(g, x)],)
+            # d(relu x)/dx = 0 where x <= 0 (also at exactly 0), else 1: at nan the gradient
+            # passes through, as in PyTorch
+            return ([0.0 if v <= 0.0 else gi for gi, v in zip(g, x)],)
 
         return record(out, self.shape, "relu", (self,), backward, saves="inputs")
 
@@ -262,7 +263,7 @@ class ElementwiseOps:
         >>> Tensor([1.0, 2.0, 3.0]).masked_fill([False, True, False], -1.0).tolist()
         [1.0, -1.0, 3.0]
         """
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if not isinstance(value, (int, float)):
             raise TypeError(f"masked_fill: value must be a number, got {type(value).__name__}")
         m = mask if isinstance(mask, type(self)) else type(self)(mask)
         if broadcast_shape(m.shape, self.shape, "masked_fill") != self.shape:
@@ -303,8 +304,8 @@ def _broadcast(a, b, op):
     if a.shape == b.shape:
         return a.data, b.data, a.shape, None, None
     shape = broadcast_shape(a.shape, b.shape, op)
+    n = check_size(shape, op)  # (10**4, 1) + (1, 10**4) would make 10**8 numbers
     ia, ib = broadcast_index(a.shape, shape), broadcast_index(b.shape, shape)
-    n = numel(shape)
     return _gather(a.data, ia, n), _gather(b.data, ib, n), shape, ia, ib
 
 

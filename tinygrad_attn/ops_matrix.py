@@ -19,6 +19,7 @@ from .ops_elementwise import _gather
 from .shapes import (
     broadcast_index,
     broadcast_shape,
+    check_size,
     normalize_axes,
     normalize_axis,
     numel,
@@ -42,7 +43,7 @@ class MatrixOps:
         [6.0, 15.0]
         """
         axes = normalize_axes(axis, len(self.shape))
-        data, kept = _reduce(self.data, self.shape, axes, _sum_axis, sum)
+        data, kept = _reduce(self.data, self.shape, axes, _sum_axis, _add_up)
         shape = kept if keepdims else _drop_axes(self.shape, axes)
 
         def backward(g):
@@ -295,13 +296,15 @@ class MatrixOps:
                 f"last size must equal the right's second-to-last (transpose one of them?)"
             )
         batch = a_shape[:-2]
+        if len(b_shape) > 2:
+            batch = broadcast_shape(a_shape[:-2], b_shape[:-2], f"matmul {a.shape} @ {b.shape}")
+        check_size(batch + (n, m), "matmul")  # the output, before any of it is made
         if len(b_shape) == 2:
             # One matrix on the right (x @ W in every Linear): a batch of A's matrices is one
             # tall matrix, so all its rows go through at once. Long dot products in the
             # backward pass instead of one small product per matrix: ~17% faster training.
             n_rows, a_blocks, b_blocks = numel(a_shape[:-1]), (0,), (0,)
         else:
-            batch = broadcast_shape(a_shape[:-2], b_shape[:-2], f"matmul {a.shape} @ {b.shape}")
             n_rows = n  # rows per matrix
             a_blocks = _block_starts(a_shape[:-2], batch, n * k)  # where each A matrix starts
             b_blocks = _block_starts(b_shape[:-2], batch, k * m)
@@ -359,14 +362,18 @@ def _reduce(data, shape, axes, reduce_axis, reduce_all):
     return (list(data) if not axes else data), shape
 
 
+def _add_up(numbers):
+    return sum(numbers, 0.0)  # a float even when there are no numbers: 0.0, not the int 0
+
+
 def _sum_axis(data, shape, ax):
     outer, n, inner = reduce_layout(shape, ax)
     if inner == 1:  # the numbers to add sit side by side
-        out = [sum(data[o * n : (o + 1) * n]) for o in range(outer)]
+        out = [sum(data[o * n : (o + 1) * n], 0.0) for o in range(outer)]
     else:  # ... or `inner` apart
         span = n * inner
         out = [
-            sum(data[o * span + i : (o + 1) * span : inner])
+            sum(data[o * span + i : (o + 1) * span : inner], 0.0)
             for o in range(outer)
             for i in range(inner)
         ]

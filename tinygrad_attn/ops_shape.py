@@ -8,6 +8,7 @@ same move in reverse: the gradient of a number goes back to the place the number
 
 from .autograd import record
 from .shapes import (
+    check_size,
     normalize_axes,
     normalize_axis,
     numel,
@@ -269,6 +270,8 @@ def cat(tensors, axis=0):
                 f"cat: shapes {first.shape} and {t.shape} differ outside axis {ax}; every size "
                 f"except the joined axis must match"
             )
+    shape = first.shape[:ax] + (sum(t.shape[ax] for t in tensors),) + first.shape[ax + 1 :]
+    check_size(shape, "cat")
     outer = numel(first.shape[:ax])
     inner = numel(first.shape[ax + 1 :])
     chunks = [t.shape[ax] * inner for t in tensors]  # numbers per outer row, per tensor
@@ -276,7 +279,6 @@ def cat(tensors, axis=0):
     for o in range(outer):
         for t, c in zip(tensors, chunks):
             out += t.data[o * c : (o + 1) * c]
-    shape = first.shape[:ax] + (sum(t.shape[ax] for t in tensors),) + first.shape[ax + 1 :]
     row = sum(chunks)
 
     def backward(g):
@@ -376,6 +378,7 @@ def _index_plan(shape, items):
             picks.append([_position(i, size, axis) for i in item])
             out_shape.append(len(item))
         axis += 1
+    check_size(out_shape, "index")
     # trailing axes taken whole are copied as blocks of `block` numbers in a row
     block, d = 1, len(shape)
     while d > 0 and isinstance(picks[d - 1], range) and picks[d - 1] == range(shape[d - 1]):

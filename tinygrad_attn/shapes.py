@@ -20,6 +20,9 @@ from .value import _float
 __all__ = [
     "parse_nested",
     "numel",
+    "set_max_elements",
+    "get_max_elements",
+    "check_size",
     "strides",
     "broadcast_shape",
     "broadcast_index",
@@ -35,6 +38,10 @@ __all__ = [
 
 def parse_nested(data):
     """Nested lists of numbers -> (flat list of floats, shape). Checks every row.
+
+    The lists are read with a stack of our own, not by recursion, so a list 10,000 levels
+    deep works; a list that contains itself is refused (it never ends in numbers), and so
+    is a shape over the element limit (see `set_max_elements`), before any copying.
 
     >>> parse_nested([[1, 2], [3, 4]])
     ([1.0, 2.0, 3.0, 4.0], (2, 2))
@@ -53,56 +60,146 @@ def parse_nested(data):
             f"Tensor data must be a number or nested lists of numbers, got "
             f"{type(data).__name__}{hint}"
         )
-    # The shape comes from the first element at each depth; every row is then checked
-    # against it.
-    shape, probe = [], data
+    shape = _first_shape(data)
+    check_size(shape, "Tensor")
+    flat = []
+    last = len(shape) - 1
+    path, on_path = [], set()  # the lists around the one being read, and their ids
+    stack = [(data, 0, ())]  # (a list, its depth, where it is: its index at each depth)
+    while stack:
+        row, depth, where = stack.pop()
+        if len(row) != shape[depth]:
+            at = _where(where) if where else "the outer list"
+            raise ValueError(
+                f"ragged nested list: row {at} has {len(row)} elements, expected "
+                f"{shape[depth]} like the first one at that depth (all rows must have equal "
+                f"length)"
+            )
+        if depth == last:  # innermost lists hold numbers
+            _extend_numbers(flat, row, where, on_path)
+            continue
+        for gone in path[depth:]:  # rows of a finished branch are no longer around this one
+            on_path.discard(id(gone))
+        del path[depth:]
+        path.append(row)
+        on_path.add(id(row))
+        for k in range(len(row) - 1, -1, -1):  # pushed backwards: read in order
+            child = row[k]
+            if not isinstance(child, (list, tuple)):
+                raise ValueError(
+                    f"ragged nested list: element {_where(where + (k,))} is a number, but the "
+                    f"first element at that depth is a list"
+                )
+            if id(child) in on_path:
+                raise ValueError(_contains_itself(where + (k,)))
+            stack.append((child, depth + 1, where + (k,)))
+    return flat, shape
+
+
+def _first_shape(data):
+    """The shape the first element at each depth says: [[1, 2], [3, 4]] -> (2, 2)."""
+    shape, probe, seen, where = [], data, set(), ()
     while isinstance(probe, (list, tuple)):
+        if id(probe) in seen:
+            raise ValueError(_contains_itself(where))
+        seen.add(id(probe))
         shape.append(len(probe))
         if not probe:
             break
-        probe = probe[0]
-    flat = []
-    _flatten_into(data, tuple(shape), 0, (), flat)
-    return flat, tuple(shape)
+        probe, where = probe[0], where + (0,)
+    return tuple(shape)
 
 
-def _flatten_into(data, shape, depth, where, flat):
-    if len(data) != shape[depth]:
-        row = "[" + "][".join(str(i) for i in where) + "]" if where else "the outer list"
-        raise ValueError(
-            f"ragged nested list: row {row} has {len(data)} elements, expected "
-            f"{shape[depth]} like the first one at that depth (all rows must have equal length)"
-        )
-    if depth == len(shape) - 1:  # innermost lists hold numbers
-        for k, x in enumerate(data):
-            if isinstance(x, (list, tuple)):
-                raise ValueError(
-                    f"ragged nested list: element {_where(where + (k,))} is a list, but the "
-                    f"first row at that depth holds numbers"
-                )
-            if not isinstance(x, (int, float)):
-                raise TypeError(
-                    f"Tensor data must be numbers: element {_where(where + (k,))} is "
-                    f"{type(x).__name__} ({x!r})"
-                )
-        start = len(flat)
-        try:
-            flat.extend(map(float, data))
-        except OverflowError:  # an int too big for a float: +-inf, as IEEE-754 rounds it
-            del flat[start:]
-            flat.extend(map(_float, data))
-        return
-    for k, row in enumerate(data):
-        if not isinstance(row, (list, tuple)):
+def _contains_itself(where):
+    return (
+        f"the nested list contains itself: element {_where(where)} is one of the lists around "
+        f"it, so it never ends in numbers; give nested lists that end in numbers"
+    )
+
+
+def _extend_numbers(flat, row, where, around):
+    for k, x in enumerate(row):
+        if isinstance(x, (list, tuple)):
+            if x is row or id(x) in around:
+                raise ValueError(_contains_itself(where + (k,)))
             raise ValueError(
-                f"ragged nested list: element {_where(where + (k,))} is a number, but the "
-                f"first element at that depth is a list"
+                f"ragged nested list: element {_where(where + (k,))} is a list, but the "
+                f"first row at that depth holds numbers"
             )
-        _flatten_into(row, shape, depth + 1, where + (k,), flat)
+        if not isinstance(x, (int, float)):
+            raise TypeError(
+                f"Tensor data must be numbers: element {_where(where + (k,))} is "
+                f"{type(x).__name__} ({x!r})"
+            )
+    start = len(flat)
+    try:
+        flat.extend(map(float, row))
+    except OverflowError:  # an int too big for a float: +-inf, as IEEE-754 rounds it
+        del flat[start:]
+        flat.extend(map(_float, row))
 
 
 def _where(index):
     return "[" + "][".join(str(i) for i in index) + "]"
+
+
+# ---------------------------------------------------------------------- the element limit
+#
+# A tensor of 10**6 x 10**6 numbers would fill any memory long before it was made. Every
+# place that makes a tensor from sizes a user gave (Tensor(...), zeros, ones, randn, layer
+# sizes, masks, position tables, broadcasting, matmul, cat, indexing) checks its element
+# count first, against one limit the user may change.
+
+_max_elements = [10_000_000]  # ten million numbers: about 320 MB as a list of Python floats
+
+
+def set_max_elements(n):
+    """Set the largest number of elements a tensor may have (default 10,000,000: a list of
+    that many Python floats takes about 320 MB) and return the previous limit. Making a
+    bigger tensor raises ValueError before anything is allocated.
+
+    >>> old = set_max_elements(100)
+    >>> from tinygrad_attn import Tensor
+    >>> Tensor.zeros(20, 20)
+    Traceback (most recent call last):
+    ...
+    ValueError: zeros: shape (20, 20) holds 400 numbers, more than the limit of 100 ...
+    >>> set_max_elements(old)
+    100
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"set_max_elements: the limit must be a positive int, got {n!r}")
+    old, _max_elements[0] = _max_elements[0], n
+    return old
+
+
+def get_max_elements():
+    """The largest number of elements a tensor may have (see `set_max_elements`).
+
+    >>> get_max_elements()
+    10000000
+    """
+    return _max_elements[0]
+
+
+def check_size(shape, what):
+    """Refuse, before anything is allocated, a tensor of `shape` over the element limit."""
+    n = numel(shape)
+    if n > _max_elements[0]:
+        raise ValueError(
+            f"{what}: shape {tuple(shape)} holds {n:,} numbers, more than the limit of "
+            f"{_max_elements[0]:,} (as Python floats they would take about {_size_text(n)}); "
+            f"use smaller sizes, or raise the limit with tinygrad_attn.set_max_elements(n)"
+        )
+    return n
+
+
+def _size_text(n):
+    size = 32 * n  # 8 bytes per list entry + 24 per float object
+    for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
+        if size < 1000 or unit == "PB":
+            return f"{size:,.0f} {unit}"
+        size /= 1000
 
 
 def numel(shape):

@@ -29,7 +29,7 @@ from .ops_elementwise import ElementwiseOps
 from .ops_matrix import MatrixOps
 from .ops_select import SelectOps
 from .ops_shape import ShapeOps, cat
-from .shapes import normalize_axis, numel, parse_nested
+from .shapes import check_size, normalize_axis, parse_nested
 from .value import _float
 
 __all__ = ["Tensor", "manual_seed", "where"]
@@ -97,10 +97,8 @@ class Tensor(ElementwiseOps, SelectOps, MatrixOps, ShapeOps):
             return x
         if (type(x) is float or type(x) is int) and numbers:  # the common case, made cheap
             return autograd.init_tensor(Tensor.__new__(Tensor), [_float(x)], ())
-        if isinstance(x, (list, tuple)) or (
-            numbers and isinstance(x, (int, float)) and not isinstance(x, bool)
-        ):
-            return Tensor(x)
+        if isinstance(x, (list, tuple)) or (numbers and isinstance(x, (int, float))):
+            return Tensor(x)  # (a bool is a number, 1.0 or 0.0, as in Python, Value and PyTorch)
         allowed = "a Tensor, a number or a nested list"
         if not numbers:
             allowed = "a Tensor or a nested list (to multiply by a number, use *)"
@@ -120,7 +118,7 @@ class Tensor(ElementwiseOps, SelectOps, MatrixOps, ShapeOps):
         [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
         """
         shape = _shape_arg(shape, "zeros")
-        return _leaf([0.0] * numel(shape), shape, requires_grad, label)
+        return _leaf(_numbers("zeros", shape, lambda n: [0.0] * n), shape, requires_grad, label)
 
     @staticmethod
     def ones(*shape, requires_grad=False, label=""):
@@ -130,7 +128,7 @@ class Tensor(ElementwiseOps, SelectOps, MatrixOps, ShapeOps):
         [1.0, 1.0, 1.0]
         """
         shape = _shape_arg(shape, "ones")
-        return _leaf([1.0] * numel(shape), shape, requires_grad, label)
+        return _leaf(_numbers("ones", shape, lambda n: [1.0] * n), shape, requires_grad, label)
 
     @staticmethod
     def randn(*shape, requires_grad=False, label="", rng=None):
@@ -142,7 +140,7 @@ class Tensor(ElementwiseOps, SelectOps, MatrixOps, ShapeOps):
         """
         shape = _shape_arg(shape, "randn")
         gen = random_generator(rng)
-        numbers = [gen.gauss(0.0, 1.0) for _ in range(numel(shape))]
+        numbers = _numbers("randn", shape, lambda n: [gen.gauss(0.0, 1.0) for _ in range(n)])
         return _leaf(numbers, shape, requires_grad, label)
 
     @staticmethod
@@ -238,9 +236,24 @@ class Tensor(ElementwiseOps, SelectOps, MatrixOps, ShapeOps):
         for i in range(len(self)):
             yield self[i]
 
+    def __bool__(self):
+        """The truth of a one-element tensor is its number's (0.0 is False), as in PyTorch;
+        for any other tensor it is ambiguous (which number decides?): a ValueError.
+
+        >>> bool(Tensor([0.0])), bool(Tensor(2.0))
+        (False, True)
+        """
+        if len(self.data) != 1:
+            raise ValueError(
+                f"bool() of a tensor of shape {self.shape} ({len(self.data)} numbers) is "
+                f"ambiguous: say which number decides, e.g. t.max().item() > 0 or "
+                f"t[0].item() != 0"
+            )
+        return bool(self.data[0])
+
     def __repr__(self):
         if len(self.data) <= 64:
-            body = _format(self.tolist())
+            body = _format(self.data, self.shape)
         else:
             shown = ", ".join(f"{x:.4g}" for x in self.data[:6])
             body = f"shape={self.shape}, data=[{shown}, ...]"
@@ -400,13 +413,40 @@ def _tensor_list(tensors, name):
     return list(tensors)
 
 
+def _numbers(name, shape, make):
+    """make(n) -> the n numbers of a new tensor of `shape`, after checking n against the
+    element limit; running out of memory anyway is a MemoryError that says what it was."""
+    n = check_size(shape, name)
+    try:
+        return make(n)
+    except MemoryError:
+        raise MemoryError(
+            f"{name}: not enough memory for a tensor of shape {shape} ({n:,} numbers); use "
+            f"smaller sizes"
+        ) from None
+
+
 def _empty_nested(shape):
-    if len(shape) == 1 or shape[0] == 0:
-        return []
-    return [_empty_nested(shape[1:]) for _ in range(shape[0])]
+    """Nested empty lists for a shape with a 0 in it: (2, 0, 3) -> [[], []]. (Built level
+    by level, without recursion, like every nesting here.)"""
+    top = []
+    level = [top]  # the lists at one depth
+    for size in shape[: shape.index(0)]:
+        below = []
+        for parent in level:
+            parent.extend([] for _ in range(size))
+            below.extend(parent)
+        level = below
+    return top
 
 
-def _format(value):
-    if isinstance(value, list):
-        return "[" + ", ".join(_format(v) for v in value) + "]"
-    return f"{value:.4g}"
+def _format(numbers, shape):
+    """The numbers as nested brackets, 4 significant digits each (no recursion)."""
+    if not shape:
+        return f"{numbers[0]:.4g}"
+    if 0 in shape:
+        return repr(_empty_nested(shape))
+    items = [f"{x:.4g}" for x in numbers]
+    for size in reversed(shape):  # group the innermost axis first
+        items = ["[" + ", ".join(items[i : i + size]) + "]" for i in range(0, len(items), size)]
+    return items[0]

@@ -220,9 +220,9 @@ class Value:
         (0.0, 3.0)
         """
         a = self.data
-        # relu(a) = max(a, 0);  d/da = 1 where a > 0, else 0 (also at exactly 0, as in PyTorch)
-        # Written so that nan stays nan, as in PyTorch.
-        return Value._from_op(0.0 if a <= 0.0 else a, "relu", self, 1.0 if a > 0.0 else 0.0)
+        # relu(a) = max(a, 0);  d/da = 0 where a <= 0 (also at exactly 0), else 1.
+        # Written so that nan stays nan and passes its gradient on, as in PyTorch.
+        return Value._from_op(0.0 if a <= 0.0 else a, "relu", self, 0.0 if a <= 0.0 else 1.0)
 
     def sigmoid(self):
         """1 / (1 + e^-x): squashes any number into (0, 1).
