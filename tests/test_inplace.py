@@ -223,6 +223,11 @@ UNARY |= {"softmax": lambda t: t.softmax(), "square": lambda t: t**2}
 BINARY = {"+": lambda a, b: a + b, "*": lambda a, b: a * b, "-": lambda a, b: a - b}
 BINARY |= {"/": lambda a, b: a / (b * b + 1.0), "max": lambda a, b: (a * b).max(keepdims=True)}
 BINARY |= {"matmul": lambda a, b: a.reshape(1, -1) @ b.reshape(-1, 1)}
+UNARY |= {"abs": lambda t: t.abs(), "gelu": lambda t: t.gelu(), "clamp": lambda t: t.clamp(-1, 1)}
+UNARY |= {"var": lambda t: t.var(correction=0, keepdims=True), "std": lambda t: t.std(0, 0)}
+UNARY |= {"min": lambda t: t.min(keepdims=True), "permute": lambda t: t.unsqueeze(0).permute(1, 0)}
+UNARY |= {"squeeze": lambda t: t.unsqueeze(-1).flatten().squeeze(), "index": lambda t: t[..., ::-1]}
+BINARY |= {"where": lambda a, b: a.where(a > b, b)}
 
 
 # What each op's backward pass reads (as PyTorch saves them): its inputs' numbers, its own
@@ -231,6 +236,8 @@ READS = {"+": "", "-": "", "neg": "", "sum": "", "reshape": "", "index": "", "tr
 READS |= {"*": "in", "**2": "in", "relu": "in", "matmul": "in", "log": "in"}
 READS |= {"exp": "out", "tanh": "out", "softmax": "out", "sigmoid": "out", "sqrt": "out"}
 READS |= {"/": "in out", "max": "in out"}
+READS |= {"abs": "in", "gelu": "in", "clamp": "in", "var": "in", "std": "in out", "min": "in out"}
+READS |= {"permute": "", "unsqueeze": "", "squeeze": "", "flatten": "", "where": ""}
 
 
 def read_by_backward(root):

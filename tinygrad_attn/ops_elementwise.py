@@ -228,7 +228,7 @@ class ElementwiseOps:
             # d|x|/dx = 1 where x > 0, -1 where x < 0, and 0 at exactly 0 (as in PyTorch)
             return ([gi if v > 0.0 else -gi if v < 0.0 else 0.0 for gi, v in zip(g, x)],)
 
-        return record(out, self.shape, "abs", (self,), backward)
+        return record(out, self.shape, "abs", (self,), backward, saves="inputs")
 
     def gelu(self):
         """GELU, the smooth relu of GPT and BERT: x * Phi(x), where Phi(x) = (1 + erf(x /
@@ -253,7 +253,7 @@ class ElementwiseOps:
                 ],
             )
 
-        return record(out, self.shape, "gelu", (self,), backward)
+        return record(out, self.shape, "gelu", (self,), backward, saves="inputs")
 
     def masked_fill(self, mask, value):
         """Replace the numbers where `mask` is True by `value` (the mask broadcasts to this

@@ -156,7 +156,7 @@ class MatrixOps:
             # (the mean moves too, but the (x_j - mean) add up to 0, so that term vanishes)
             return ([2.0 * gi * c / divisor for gi, c in zip(spread(g), centered)],)
 
-        return record(out, shape, "var", (self,), backward)
+        return record(out, shape, "var", (self,), backward, saves="inputs")
 
     def std(self, axis=None, correction=1, keepdims=False):
         """The standard deviation along `axis`: the square root of `var` (same `correction`).

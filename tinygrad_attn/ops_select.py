@@ -101,7 +101,7 @@ class SelectOps:
             gb = [0.0 if t else gi for gi, t in zip(g, taken)] if other.requires_grad else None
             return _sum_to(self, ga, ia, shape), _sum_to(other, gb, ib, shape)
 
-        return record(out, shape, "where", (self, other), backward)
+        return record(out, shape, "where", (self, other), backward, saves="nothing")
 
     def clamp(self, min=None, max=None):
         """Each number kept inside [min, max]: below min becomes min, above max becomes
@@ -134,7 +134,7 @@ class SelectOps:
             # where x was moved to a bound: there it no longer depends on x
             return ([gi if low <= v <= high else 0.0 for gi, v in zip(g, x)],)
 
-        return record(out, self.shape, "clamp", (self,), backward)
+        return record(out, self.shape, "clamp", (self,), backward, saves="inputs")
 
 
 def _mask_tensor(condition, like):

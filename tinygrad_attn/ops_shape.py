@@ -176,7 +176,7 @@ class ShapeOps:
     def _same_numbers(self, shape, op):
         """The same numbers in the same order under a new shape (unsqueeze, squeeze,
         flatten): the gradient flows back as it is."""
-        return record(list(self.data), shape, op, (self,), _same_grad)
+        return record(list(self.data), shape, op, (self,), _same_grad, saves="nothing")
 
     def permute(self, *dims):
         """Reorder the axes: axis k of the result is axis dims[k] of this tensor.
@@ -212,7 +212,7 @@ class ShapeOps:
             # the inverse permutation moves every gradient to where its number came from
             return (list(map(g.__getitem__, permute_index(shape, inverse))),)
 
-        return record(out, shape, "permute", (self,), backward)
+        return record(out, shape, "permute", (self,), backward, saves="nothing")
 
     def split(self, size, axis=-1):
         """Cut into consecutive pieces of `size` along `axis` (the last may be shorter).
