@@ -225,7 +225,10 @@ BINARY |= {"/": lambda a, b: a / (b * b + 1.0), "max": lambda a, b: (a * b).max(
 BINARY |= {"matmul": lambda a, b: a.reshape(1, -1) @ b.reshape(-1, 1)}
 UNARY |= {"abs": lambda t: t.abs(), "gelu": lambda t: t.gelu(), "clamp": lambda t: t.clamp(-1, 1)}
 UNARY |= {"var": lambda t: t.var(correction=0, keepdims=True), "std": lambda t: t.std(0, 0)}
-UNARY |= {"min": lambda t: t.min(keepdims=True), "permute": lambda t: t.unsqueeze(0).permute(1, 0)}
+UNARY |= {
+    "min": lambda t: t.min(keepdims=True),
+    "permute": lambda t: t.unsqueeze(0).permute(*range(t.ndim, -1, -1)),
+}
 UNARY |= {"squeeze": lambda t: t.unsqueeze(-1).flatten().squeeze(), "index": lambda t: t[..., ::-1]}
 BINARY |= {"where": lambda a, b: a.where(a > b, b)}
 

@@ -1,11 +1,12 @@
-"""Specification of the optimizers: SGD and Adam take exactly PyTorch's steps (worked out by
-hand below), skip parameters without a gradient, refuse bad settings, and learn."""
+"""Specification of the optimizers: SGD, Adam and AdamW take exactly PyTorch's steps (worked
+out by hand below; tests/test_torch_optim.py compares them with torch.optim), skip
+parameters without a gradient, refuse bad settings, and learn."""
 
 import pytest
 
 from tinygrad_attn import Tensor
 from tinygrad_attn.nn import Linear
-from tinygrad_attn.optim import SGD, Adam
+from tinygrad_attn.optim import SGD, Adam, AdamW
 
 
 def run_steps(optimizer_class, steps, **settings):
@@ -41,6 +42,67 @@ def test_sgd_with_momentum_keeps_a_running_velocity():
         run_steps(SGD, 3, lr=0.1, momentum=0.9),
         [[0.8, -1.6], [0.46, -0.92], [0.062, -0.124]],
     )
+
+
+def test_sgd_with_nesterov_momentum_looks_one_step_ahead():
+    # v <- 0.9 v + g, w <- w - 0.1 (g + 0.9 v), following w0 = 1:
+    # step 1: g = 2,      v = 2,      w = 1 - 0.1 * (2 + 1.8) = 0.62
+    # step 2: g = 1.24,   v = 3.04,   w = 0.62 - 0.1 * (1.24 + 2.736) = 0.2224
+    # step 3: g = 0.4448, v = 3.1808, w = 0.2224 - 0.1 * (0.4448 + 2.86272) = -0.108352
+    assert_trail(
+        run_steps(SGD, 3, lr=0.1, momentum=0.9, nesterov=True),
+        [[0.62, -1.24], [0.2224, -0.4448], [-0.108352, 0.216704]],
+    )
+
+
+def test_sgd_weight_decay_adds_decay_times_w_to_the_gradient():
+    # g = 2w + 0.1w = 2.1w, so w <- w - 0.1 * 2.1w = 0.79 w
+    assert_trail(run_steps(SGD, 2, lr=0.1, weight_decay=0.1), [[0.79, -1.58], [0.6241, -1.2482]])
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda ps, wd: SGD(ps, lr=0.1, momentum=0.9, weight_decay=wd),
+        lambda ps, wd: SGD(ps, lr=0.1, momentum=0.5, nesterov=True, weight_decay=wd),
+        lambda ps, wd: Adam(ps, lr=0.1, weight_decay=wd),
+    ],
+)
+def test_coupled_weight_decay_is_the_gradient_of_an_extra_loss_decay_over_2_w_squared(make):
+    # SGD's and Adam's weight_decay: the same steps as no decay on loss + wd/2 * sum(w^2)
+    def trail(decay, extra):
+        w = Tensor([1.0, -2.0, 0.5], requires_grad=True)
+        opt = make([w], decay)
+        out = []
+        for _ in range(4):
+            opt.zero_grad()
+            ((w * Tensor([1.0, 2.0, 3.0])).exp().sum() + extra / 2 * (w * w).sum()).backward()
+            opt.step()
+            out.append(w.tolist())
+        return out
+
+    assert_trail(trail(0.3, extra=0.0), trail(0.0, extra=0.3))
+
+
+def test_adamw_shrinks_the_weight_itself_outside_adams_scaling():
+    # With a zero gradient Adam takes no step, so AdamW only shrinks: w <- w (1 - lr * wd).
+    # Adam's coupled decay instead feeds wd * w through Adam's scaling, which does not care
+    # how large a gradient is: the same steps as for the gradient 2w above (about lr each).
+    adam_trail = [0.7015862729460302, -1.700623392046465]
+    for opt_class, expected in ((AdamW, [0.95**3, -2 * 0.95**3]), (Adam, adam_trail)):
+        w = Tensor([1.0, -2.0], requires_grad=True)
+        opt = opt_class([w], lr=0.1, weight_decay=0.5)
+        for _ in range(3):
+            w.grad = Tensor([0.0, 0.0])
+            opt.step()
+        assert w.tolist() == pytest.approx(expected, rel=1e-6)
+
+
+def test_adamw_first_step_is_decay_then_adams_step_and_defaults_to_decay_0_01():
+    # 1 * (1 - 0.1 * 0.5) = 0.95, then Adam's first step moves it by lr = 0.1 (minus eps)
+    assert_trail(run_steps(AdamW, 1, lr=0.1, weight_decay=0.5), [[0.8500000005, -1.80000000025]])
+    assert AdamW([Tensor([1.0], requires_grad=True)]).weight_decay == 0.01
+    assert_trail(run_steps(AdamW, 3, lr=0.1, weight_decay=0.0), run_steps(Adam, 3, lr=0.1))
 
 
 def test_adam_follows_pytorchs_rule_with_bias_correction():
@@ -86,7 +148,14 @@ def test_adam_counts_steps_per_parameter_like_pytorch():
     assert b.tolist() == pytest.approx([0.9000000005], rel=1e-12)
 
 
-@pytest.mark.parametrize("make", [lambda ps: SGD(ps, lr=0.1, momentum=0.5), Adam])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda ps: SGD(ps, lr=0.1, momentum=0.5, weight_decay=0.1),
+        lambda ps: Adam(ps, weight_decay=0.1),
+        AdamW,
+    ],
+)
 def test_parameters_without_a_gradient_are_skipped(make):
     used, unused = Tensor([1.0], requires_grad=True), Tensor([5.0, 6.0], requires_grad=True)
     opt = make([used, unused])
@@ -127,6 +196,9 @@ def w():
         (lambda: SGD([w()], lr=-0.1), "lr must be >= 0"),
         (lambda: Adam([w()], lr=-1e-3), "lr must be >= 0"),
         (lambda: SGD([w()], lr=0.1, momentum=-0.5), "momentum must be >= 0"),
+        (lambda: SGD([w()], lr=0.1, weight_decay=-0.1), "weight_decay must be >= 0"),
+        (lambda: SGD([w()], lr=0.1, nesterov=True), "nesterov=True needs momentum > 0"),
+        (lambda: AdamW([w()], weight_decay=-0.01), "weight_decay must be >= 0"),
         (lambda: Adam([w()], betas=(1.0, 0.999)), "beta1 must be in"),
         (lambda: Adam([w()], betas=(0.9, -0.1)), "beta2 must be in"),
         (lambda: Adam([w()], betas=(0.9,)), "betas must be a pair"),
@@ -142,7 +214,14 @@ def test_bad_settings_are_a_value_error_that_names_them(make, message):
 
 
 @pytest.mark.parametrize(
-    "make", [lambda: SGD([w()], lr="0.1"), lambda: Adam([[1.0]]), lambda: SGD([w()], lr=None)]
+    "make",
+    [
+        lambda: SGD([w()], lr="0.1"),
+        lambda: Adam([[1.0]]),
+        lambda: SGD([w()], lr=None),
+        lambda: SGD([w()], lr=0.1, momentum=0.9, nesterov="yes"),
+        lambda: SGD([w()], 0.1, 0.9, 0.0, 1e-4),  # PyTorch's positional order: refused
+    ],
 )
 def test_settings_of_the_wrong_type_are_a_type_error(make):
     with pytest.raises(TypeError):

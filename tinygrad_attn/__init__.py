@@ -1,7 +1,7 @@
 """tinygrad_attn: how transformers learn, built from first principles in pure Python.
 
 Read in this order: value.py (one number and the chain rule), gradcheck.py (proving the
-derivatives), tensor.py and autograd.py (the same idea for arrays), functional.py and nn.py
+derivatives), tensor.py and autograd.py (the same idea for arrays), functional.py and nn/
 (attention), optim.py (learning), viz/ (pictures of it all).
 """
 

@@ -17,7 +17,7 @@ import math
 from functools import lru_cache
 
 from .shapes import check_size
-from .tensor import Tensor
+from .tensor import Tensor, random_generator
 
 __all__ = [
     "softmax",
@@ -27,6 +27,7 @@ __all__ = [
     "scaled_dot_product_attention",
     "causal_mask",
     "sinusoidal_positions",
+    "dropout",
 ]
 
 
@@ -171,6 +172,26 @@ def sinusoidal_positions(T, d):
     return Tensor(rows)
 
 
+def dropout(x, p=0.5, training=True, rng=None):
+    """While `training`, each number of `x` becomes 0 with probability `p` and the others
+    are scaled by 1 / (1 - p), which keeps every number's expected value; otherwise `x` is
+    returned as it is. `rng` is a seed or `random.Random` (default: the default generator).
+
+    >>> dropout(Tensor([1.0, 1.0, 1.0, 1.0]), p=0.5, rng=1).tolist()
+    [0.0, 2.0, 2.0, 0.0]
+    >>> dropout(Tensor([1.0, 1.0]), p=0.5, training=False).tolist()
+    [1.0, 1.0]
+    """
+    _need_tensor(x, "dropout", "x")
+    _check_probability(p, "dropout")
+    if not training or p == 0:
+        return x
+    gen = random_generator(rng)
+    scale = 1.0 / (1.0 - p) if p < 1 else 0.0  # p = 1 drops everything
+    mask = [0.0 if gen.random() < p else scale for _ in range(len(x.data))]
+    return x * Tensor._wrap(mask, x.shape, "dropout mask")  # a dropped number: gradient 0
+
+
 # ---------------------------------------------------------------------- helpers
 
 
@@ -207,6 +228,15 @@ def _need_tensor(x, function, name):
     if not isinstance(x, Tensor):
         raise TypeError(
             f"{function}: {name} must be a Tensor, got {type(x).__name__}; wrap it: Tensor({name})"
+        )
+
+
+def _check_probability(p, function):
+    if isinstance(p, bool) or not isinstance(p, (int, float)):
+        raise TypeError(f"{function}: p must be a number, got {type(p).__name__}")
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(
+            f"{function}: p is the chance to drop each number, between 0 and 1 (e.g. 0.1), got {p}"
         )
 
 

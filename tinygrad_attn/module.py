@@ -91,6 +91,49 @@ class Module:
         for p in self.parameters():
             p.zero_grad()
 
+    # ------------------------------------------------------------------ training or evaluating
+
+    training = True  # every module starts in training mode, as in PyTorch
+
+    def train(self, mode=True):
+        """Put this module and every module inside it in training mode (`mode=False`: eval
+        mode). Only layers such as `Dropout` act differently; returns the module.
+
+        >>> from tinygrad_attn import nn
+        >>> model = nn.TransformerBlock(4, 2, rng=0)
+        >>> model.eval().training, model.attn.training
+        (False, False)
+        >>> model.train().attn.training
+        True
+        """
+        if mode not in (True, False):
+            raise TypeError(f"train: mode must be True or False, got {mode!r}")
+        for module in self.modules():
+            object.__setattr__(module, "training", bool(mode))
+        return self
+
+    def eval(self):
+        """Evaluation mode: `Dropout` passes numbers through. The same as `train(False)`."""
+        return self.train(False)
+
+    def modules(self):
+        """This module and every module inside it (in lists too), each once, outer first."""
+        found, stack, seen = [], [self], set()
+        while stack:
+            module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            found.append(module)
+            inner = []
+            for name, value in vars(module).items():
+                if name.startswith("_"):
+                    continue
+                items = value if isinstance(value, (list, tuple)) else [value]
+                inner += [item for item in items if isinstance(item, Module)]
+            stack += reversed(inner)
+        return found
+
     # ------------------------------------------------------------------ saving and loading
 
     def state_dict(self):

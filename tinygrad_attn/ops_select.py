@@ -15,7 +15,7 @@ import operator
 
 from .autograd import record
 from .ops_elementwise import _broadcast, _gather, _sum_to
-from .shapes import broadcast_index, broadcast_shape, numel
+from .shapes import broadcast_index, broadcast_shape, check_size
 from .value import _float
 
 __all__ = ["SelectOps"]
@@ -89,7 +89,7 @@ class SelectOps:
         shape = broadcast_shape(
             broadcast_shape(cond.shape, self.shape, "where"), other.shape, "where"
         )
-        n = numel(shape)
+        n = check_size(shape, "where")  # refused before a number is made if too many
         taken = [c != 0.0 for c in _gather(cond.data, broadcast_index(cond.shape, shape), n)]
         ia, ib = broadcast_index(self.shape, shape), broadcast_index(other.shape, shape)
         a, b = _gather(self.data, ia, n), _gather(other.data, ib, n)

@@ -3,9 +3,17 @@
 Gradient descent moves every parameter a small step against its gradient, downhill on the
 loss: w <- w - lr * dL/dw. `SGD` does exactly that (with optional momentum); `Adam` scales each
 number's step by running averages of its gradient and squared gradient, PyTorch's update rule
-with bias correction. Both change the parameters' numbers in place, through
-`write_in_place`: that counts the change in each parameter's version, so a graph recorded
-before the step refuses `backward()` instead of computing a gradient from the new numbers.
+with bias correction. `AdamW` is Adam with the weight decay taken apart from the gradient.
+
+Weight decay pulls every weight a little towards 0 at each step, so that no weight grows
+large without a good reason. `SGD` and `Adam` add `weight_decay * w` to the gradient (the
+gradient of an extra loss weight_decay / 2 * w^2); `AdamW` instead shrinks the weight itself
+by lr * weight_decay * w, outside Adam's scaling: the two differ for Adam, and AdamW is the
+one used to train transformers. Each rule is PyTorch's, step for step.
+
+All of them change the parameters' numbers in place, through `write_in_place`: that counts
+the change in each parameter's version, so a graph recorded before the step refuses
+`backward()` instead of computing a gradient from the new numbers.
 """
 
 import math
@@ -14,7 +22,7 @@ from .autograd import write_in_place
 from .tensor import Tensor
 from .value import _div
 
-__all__ = ["SGD", "Adam"]
+__all__ = ["SGD", "Adam", "AdamW"]
 
 
 class Optimizer:
@@ -55,7 +63,15 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """w <- w - lr * v, where v = momentum * v + grad (v = grad when momentum is 0).
+    """Stochastic gradient descent, PyTorch's rule:
+
+        g = grad + weight_decay * w
+        v = momentum * v + g                (v = g at the first step)
+        w <- w - lr * v                     (nesterov: w <- w - lr * (g + momentum * v))
+
+    With momentum 0 (the default) it is w <- w - lr * g. Nesterov momentum looks one step
+    ahead along the velocity; it needs momentum > 0. The settings after `momentum` are
+    keywords only (PyTorch's positional order differs: a mix-up would be silent).
 
     >>> w = Tensor([1.0], requires_grad=True)
     >>> opt = SGD([w], lr=0.1)
@@ -63,29 +79,42 @@ class SGD(Optimizer):
     0.8
     """
 
-    def __init__(self, params, lr, momentum=0.0):
+    def __init__(self, params, lr, momentum=0.0, *, weight_decay=0.0, nesterov=False):
         super().__init__(params, lr)
         _check(momentum, "momentum", low=0.0)
-        self.momentum = float(momentum)
+        _check(weight_decay, "weight_decay", low=0.0)
+        if nesterov not in (True, False):
+            raise TypeError(f"nesterov must be True or False, got {nesterov!r}")
+        if nesterov and momentum == 0:
+            raise ValueError(
+                "nesterov=True needs momentum > 0 (it looks ahead along the velocity); "
+                "e.g. SGD(params, lr=0.1, momentum=0.9, nesterov=True)"
+            )
+        self.momentum, self.weight_decay = float(momentum), float(weight_decay)
+        self.nesterov = bool(nesterov)
         self.velocity = [None] * len(self.params)
 
     def step(self):
-        lr, mu = self.lr, self.momentum
+        lr, mu, decay = self.lr, self.momentum, self.weight_decay
         for i, p in enumerate(self.params):
             if p.grad is None:
                 continue  # not reached by backward(): nothing to learn this step
             g = p.grad.data
+            if decay:
+                g = [gi + decay * w for gi, w in zip(g, p.data)]
             if mu:
                 v = self.velocity[i]
                 v = list(g) if v is None else [mu * vi + gi for vi, gi in zip(v, g)]
-                self.velocity[i] = g = v
+                self.velocity[i] = v
+                g = [gi + mu * vi for gi, vi in zip(g, v)] if self.nesterov else v
             write_in_place(p, [w - lr * gi for w, gi in zip(p.data, g)])
 
 
 class Adam(Optimizer):
     """Adam (PyTorch's rule): m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
     w <- w - lr * m_hat / (sqrt(v_hat) + eps), with m_hat = m / (1 - b1^t) and
-    v_hat = v / (1 - b2^t) correcting the averages' start at zero.
+    v_hat = v / (1 - b2^t) correcting the averages' start at zero. With weight_decay,
+    g = grad + weight_decay * w (L2 regularisation; see AdamW for the decoupled kind).
 
     >>> w = Tensor([1.0], requires_grad=True)
     >>> opt = Adam([w], lr=0.1)
@@ -93,7 +122,9 @@ class Adam(Optimizer):
     0.9
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    decoupled = False  # AdamW: the weight decay shrinks w directly, outside the gradient
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(params, lr)
         if not isinstance(betas, (tuple, list)):
             raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
@@ -102,7 +133,9 @@ class Adam(Optimizer):
         for name, b in zip(("beta1", "beta2"), betas):
             _check(b, name, low=0.0, high=1.0)
         _check(eps, "eps", low=0.0)
+        _check(weight_decay, "weight_decay", low=0.0)
         self.betas, self.eps = (float(betas[0]), float(betas[1])), float(eps)
+        self.weight_decay = float(weight_decay)
         self.t = 0  # step() calls so far (for reading; the updates use each parameter's own)
         # steps each parameter has taken: one skipped for lack of a gradient does not count,
         # so its bias correction starts at t = 1 when it first learns (as in PyTorch)
@@ -112,7 +145,7 @@ class Adam(Optimizer):
 
     def step(self):
         self.t += 1
-        (b1, b2), eps, lr = self.betas, self.eps, self.lr
+        (b1, b2), eps, lr, decay = self.betas, self.eps, self.lr, self.weight_decay
         sqrt = math.sqrt
         for i, (p, m, v) in enumerate(zip(self.params, self.m, self.v)):
             if p.grad is None:
@@ -120,20 +153,41 @@ class Adam(Optimizer):
             self.steps[i] += 1
             t = self.steps[i]
             correction1, correction2 = 1.0 - b1**t, 1.0 - b2**t
-            g = p.grad.data
+            g, w = p.grad.data, p.data
+            if decay and self.decoupled:  # AdamW: w <- w - lr * weight_decay * w
+                w = [wi * (1.0 - lr * decay) for wi in w]
+            elif decay:  # Adam: the decay joins the gradient, and Adam's scaling
+                g = [gi + decay * wi for gi, wi in zip(g, w)]
             m[:] = [b1 * mi + (1.0 - b1) * gi for mi, gi in zip(m, g)]
             v[:] = [b2 * vi + (1.0 - b2) * gi * gi for vi, gi in zip(v, g)]
             try:
                 new = [
-                    w - lr * (mi / correction1) / (sqrt(vi / correction2) + eps)
-                    for w, mi, vi in zip(p.data, m, v)
+                    wi - lr * (mi / correction1) / (sqrt(vi / correction2) + eps)
+                    for wi, mi, vi in zip(w, m, v)
                 ]
             except ZeroDivisionError:  # eps = 0 and a zero gradient: 0/0 is nan (IEEE-754)
                 new = [
-                    w - lr * _div(mi / correction1, sqrt(vi / correction2) + eps)
-                    for w, mi, vi in zip(p.data, m, v)
+                    wi - lr * _div(mi / correction1, sqrt(vi / correction2) + eps)
+                    for wi, mi, vi in zip(w, m, v)
                 ]
             write_in_place(p, new)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (PyTorch's AdamW): each step first shrinks every
+    weight, w <- w - lr * weight_decay * w, then takes Adam's step from the gradient alone.
+    The default weight_decay is 0.01, as in PyTorch.
+
+    >>> w = Tensor([1.0], requires_grad=True)
+    >>> opt = AdamW([w], lr=0.1, weight_decay=0.5)
+    >>> (w * w).sum().backward(); opt.step(); round(w.item(), 6)   # 1 * (1 - 0.05) - 0.1
+    0.85
+    """
+
+    decoupled = True
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+        super().__init__(params, lr, betas, eps, weight_decay)
 
 
 def _check(x, name, low, high=None):

@@ -10,15 +10,17 @@ heads run side by side along their own axis, and are concatenated and projected 
 
 Every layer is a `Module` (module.py): it finds and names its parameters
 ("blocks.0.attn.w_q.weight"), draws as a box in graph pictures, and saves to JSON.
+`Dropout` is the one layer that acts differently while training (`model.train()`, the
+start) and while evaluating (`model.eval()`).
 """
 
 import math
 
-from . import functional as F
-from .autograd import scope
-from .module import Module
-from .shapes import check_size
-from .tensor import Tensor, random_generator
+from .. import functional as F
+from ..autograd import scope
+from ..module import Module
+from ..shapes import check_size
+from ..tensor import Tensor, random_generator
 
 __all__ = [
     "Module",
@@ -30,6 +32,7 @@ __all__ = [
     "FeedForward",
     "TransformerBlock",
     "TinyTransformer",
+    "Dropout",
 ]
 
 
@@ -315,6 +318,36 @@ class TinyTransformer(Module):
     def attention_maps(self):
         """The attention weights of every block's last call: [(..., heads, T, T), ...]."""
         return [block.attn.attention for block in self.blocks]
+
+
+class Dropout(Module):
+    """While training, each number is set to 0 with probability `p` and the others are
+    multiplied by 1 / (1 - p), so the expected value of every number stays the same; in
+    eval mode (`model.eval()`) it passes its input through unchanged. A layer that cannot
+    lean on any single number learns more robust features.
+
+    `rng` (a seed or `random.Random`) makes the numbers it drops reproducible; without it
+    the default generator is used (see `manual_seed`).
+
+    >>> drop = Dropout(0.5, rng=0)
+    >>> drop(Tensor.ones(6)).tolist()         # about half dropped, the rest doubled
+    [2.0, 2.0, 0.0, 0.0, 2.0, 0.0]
+    >>> drop.eval()(Tensor.ones(3)).tolist()  # evaluating: nothing dropped
+    [1.0, 1.0, 1.0]
+    """
+
+    def __init__(self, p=0.5, rng=None):
+        F._check_probability(p, "Dropout")
+        self.p = float(p)
+        # a seed becomes a generator of our own here, so the drops go on from where they
+        # were; None keeps reading the default generator (manual_seed reseeds it)
+        self.rng = random_generator(rng) if rng is not None else None
+
+    def forward(self, x):
+        return F.dropout(x, self.p, training=self.training, rng=self.rng)
+
+    def __repr__(self):
+        return f"Dropout(p={self.p})"
 
 
 def _token_ids(ids):
