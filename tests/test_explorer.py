@@ -236,10 +236,18 @@ def test_explore_writes_index_html(tmp_path, capsys):
     assert "index.html" in capsys.readouterr().out
 
 
+def test_explore_open_opens_the_written_page(tmp_path, monkeypatch, capsys):
+    opened = []
+    monkeypatch.setattr("webbrowser.open", opened.append)
+    assert main(["explore", "--out", str(tmp_path), "--open"]) == 0
+    assert opened == [(tmp_path / "index.html").as_uri()]
+
+
 @pytest.mark.parametrize(
     "flags, message",
     [
         (["--sentence", "   "], "empty"),
+        (["--sentence", "a " + "b" * 25], "at most 24"),
         (["--sentence", "w " * (MAX_WORDS + 1)], f"at most {MAX_WORDS}"),
         (["--heads", "4"], "not divisible"),
         (["--dim", "0"], "--dim must be"),

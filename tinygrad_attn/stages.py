@@ -32,9 +32,10 @@ from . import functional as F
 from . import nn
 from .tensor import Tensor
 
-__all__ = ["Stages", "MAX_WORDS"]
+__all__ = ["Stages", "sentence_words", "MAX_WORDS", "MAX_WORD_LENGTH"]
 
 MAX_WORDS = 16  # the tables and heatmaps stay readable up to here
+MAX_WORD_LENGTH = 24  # characters: a longer word would not fit a row label
 
 
 class Stages:
@@ -133,7 +134,7 @@ class Stages:
     def random(cls, sentence, dim=6, heads=2, seed=0):
         """Seeded random X and weights with two decimals, as `tinygrad-attn walkthrough`
         draws them: the same flags give the same numbers in both."""
-        words = _words(sentence)
+        words = sentence_words(sentence)
         _check_sizes(dim, heads)
         rng = random.Random(seed)
         # the same draws in the same order as the walkthrough: X, then the layer's weights
@@ -151,7 +152,7 @@ class Stages:
         """The first attention layer of a trained `TinyTransformer` on `words` (each in
         `vocab`, a list of the model's words). X is what that layer sees: the words'
         embeddings plus their positions, normalised by the block's LayerNorm."""
-        words = _words(" ".join(words))
+        words = sentence_words(" ".join(words))
         if len(words) > model.max_len:
             raise ValueError(f"{len(words)} words; the model reads at most {model.max_len}")
         unknown = [w for w in words if w not in vocab]
@@ -221,7 +222,12 @@ class Stages:
         }
 
 
-def _words(sentence):
+def sentence_words(sentence):
+    """The words of a sentence that the pictures can draw, or ValueError saying why not.
+
+    >>> sentence_words("  I play   with cats ")
+    ['I', 'play', 'with', 'cats']
+    """
     if not isinstance(sentence, str):
         raise TypeError(f"sentence must be a str of words, got {type(sentence).__name__}")
     words = sentence.split()
@@ -229,6 +235,12 @@ def _words(sentence):
         raise ValueError("the sentence is empty; give at least one word")
     if len(words) > MAX_WORDS:
         raise ValueError(f"the sentence has {len(words)} words; give at most {MAX_WORDS}")
+    long = next((w for w in words if len(w) > MAX_WORD_LENGTH), None)
+    if long is not None:
+        raise ValueError(
+            f"the word {long[:12]!r}... has {len(long)} characters; at most {MAX_WORD_LENGTH} fit "
+            f"a label"
+        )
     return words
 
 

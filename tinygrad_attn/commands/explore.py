@@ -2,10 +2,11 @@
 stage from the engine's numbers and shows where each number comes from."""
 
 import os
+import pathlib
 import webbrowser
 
 from ..cli import UsageError
-from ..stages import MAX_WORDS, Stages
+from ..stages import MAX_WORDS, Stages, sentence_words
 from ..viz.explorer import explorer_page, main_html, page_data
 from ..viz.svg import write_svg
 from .walkthrough import check_writable_folder
@@ -88,14 +89,10 @@ class Explorer:
 
 
 def _check_sentence(sentence):
-    words = sentence.split()
-    if not words:
-        raise UsageError("explore: --sentence is empty; give at least one word")
-    if len(words) > MAX_WORDS:
-        raise UsageError(
-            f"explore: --sentence has {len(words)} words; at most {MAX_WORDS} fit the page"
-        )
-    return " ".join(words)
+    try:
+        return " ".join(sentence_words(sentence))
+    except ValueError as error:
+        raise UsageError(f"explore: --sentence: {error}") from None
 
 
 def run(args):
@@ -108,11 +105,11 @@ def run(args):
     path = write_svg(page, os.path.join(args.out, "index.html"))  # atomic, folders made
     size = len(page.encode("utf-8")) / 1024
     print(f"The explorer page: {path} ({size:.0f} KB), every stage drawn and each number")
-    print(f"explained. Open it in a browser: file://{os.path.abspath(path)}")
+    print(f"explained. Open it in a browser: {pathlib.Path(path).resolve().as_uri()}")
     print('Made by: tinygrad-attn explore (--sentence "..." for your words, --serve to try')
     print("sentences live).")
     if args.open:
-        webbrowser.open(f"file://{os.path.abspath(path)}")
+        webbrowser.open(pathlib.Path(path).resolve().as_uri())
     return 0
 
 

@@ -304,6 +304,8 @@ attention layer, every number computed by tinygrad_attn's Python engine. {escape
 <span class="swatch prob"></span>attention weight (0 to 1)</p>
 </div>
 <p id="status" role="status"></p>
+<noscript><p>The figures are all here; pointing at a number to see how it was computed needs
+JavaScript, which is off.</p></noscript>
 </header>
 <main id="stages">
 {main_html(views, replay)}
