@@ -17,6 +17,12 @@ demo: $(STAMP)  ## the main job: attention stage by stage, printed and drawn; th
 	$(BIN)/tinygrad-attn walkthrough
 	@echo
 	$(BIN)/tinygrad-attn explore
+	@echo
+	@echo "Next, try (or run '. .venv/bin/activate' once, then leave out the .venv/bin/):"
+	@echo '  .venv/bin/tinygrad-attn walkthrough --sentence "the cat sat on the mat" --heads 3'
+	@echo "  .venv/bin/tinygrad-attn graph --example multi-head --highlight w_q"
+	@echo "  .venv/bin/tinygrad-attn train"
+	@echo "  .venv/bin/python demos/01_value_and_backprop.py"
 
 test: $(STAMP)  ## every check: lint, format, tests and doctests
 	$(BIN)/ruff check .

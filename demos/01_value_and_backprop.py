@@ -5,7 +5,8 @@ forward pass printed node by node; the chain rule applied by hand, one local der
 time; `backward()` giving the same numbers; and a gradient check that confirms them against
 finite differences.
 
-Run it:  python demos/01_value_and_backprop.py
+Run it:  .venv/bin/python demos/01_value_and_backprop.py       (`make demo` makes .venv)
+    or:  python demos/01_value_and_backprop.py    after `. .venv/bin/activate`
 """
 
 # %% The forward pass: every Value remembers its children and local derivatives

@@ -5,7 +5,8 @@ every op and layer of the engine (the same catalogue as `tinygrad-attn gradcheck
 each; then a deliberately wrong derivative, and the table that exposes it. The script exits
 with status 1 if any real check fails.
 
-Run it:  python demos/02_gradient_checking.py
+Run it:  .venv/bin/python demos/02_gradient_checking.py       (`make demo` makes .venv)
+    or:  python demos/02_gradient_checking.py    after `. .venv/bin/activate`
 """
 
 # %% The idea: nudge the input, watch the output

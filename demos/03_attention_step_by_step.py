@@ -5,7 +5,8 @@ three weight matrices; the scores Q K^T; the scaling by sqrt(d_k); the softmax t
 row sum to 1; the weighted average of the values. Then the same result from the library's
 `scaled_dot_product_attention` and from `nn.AttentionHead`, and what a causal mask changes.
 
-Run it:  python demos/03_attention_step_by_step.py
+Run it:  .venv/bin/python demos/03_attention_step_by_step.py       (`make demo` makes .venv)
+    or:  python demos/03_attention_step_by_step.py    after `. .venv/bin/activate`
 """
 
 # %% A sentence becomes a matrix: one row of numbers per word

@@ -6,7 +6,8 @@ concatenated back to 4 numbers per word and mixed by W^O, giving an output of th
 shape. The library's `nn.MultiHeadAttention` is checked against the heads computed one by
 one with `nn.AttentionHead`.
 
-Run it:  python demos/04_multi_head.py
+Run it:  .venv/bin/python demos/04_multi_head.py       (`make demo` makes .venv)
+    or:  python demos/04_multi_head.py    after `. .venv/bin/activate`
 """
 
 # %% The layer: w_q, w_k, w_v and w_o are all (d_model, d_model)

@@ -7,7 +7,8 @@ highlighted, and multi-head attention drawn one box per tensor op, named as in t
 heads, w_o). The files go to out/graphs/ as SVG and PNG;
 the script prints their paths. In Jupyter, the object returned by `draw_graph` shows inline.
 
-Run it:  python demos/05_drawing_graphs.py
+Run it:  .venv/bin/python demos/05_drawing_graphs.py       (`make demo` makes .venv)
+    or:  python demos/05_drawing_graphs.py    after `. .venv/bin/activate`
 """
 
 # %% A neuron on Values: every number is a node

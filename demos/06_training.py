@@ -14,7 +14,8 @@ Tables: rows are the query words (the word doing the looking), columns the key w
 words looked at); "." is a weight below 0.005. The upper right is empty: a word may not look
 at later words (the causal mask).
 
-Run it:  python demos/06_training.py     (about 15 seconds)
+Run it:  .venv/bin/python demos/06_training.py       (`make demo` makes .venv)
+    or:  python demos/06_training.py    after `. .venv/bin/activate`
 """
 
 # %% The task: for every answer, we know where it has to look

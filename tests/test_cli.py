@@ -79,7 +79,7 @@ def test_an_unknown_command_is_one_line_naming_the_commands(capsys):
     "argv, words",
     [
         (["walkthrough", "--dim", "x"], ["--dim", "invalid int"]),
-        (["walkthrough", "--heads", "4"], ["divisible"]),
+        (["walkthrough", "--dim", "6", "--heads", "4"], ["divisible", "try --dim 4"]),
         (["walkthrough", "--colour"], ["unrecognized arguments: --colour"]),
         (["graph", "--example", "gpt"], ["invalid choice", "neuron"]),
         (["graph", "--rankdir", "up"], ["invalid choice", "LR"]),

@@ -30,3 +30,10 @@ def test_demo_runs_and_opens_with_what_you_will_see(demo, tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip()
+
+
+@pytest.mark.parametrize("demo", DEMOS, ids=[d.name for d in DEMOS])
+def test_demo_says_how_to_run_it_inside_and_outside_the_venv(demo):
+    header = demo.read_text().split('"""')[1]
+    assert f".venv/bin/python demos/{demo.name}" in header
+    assert f"python demos/{demo.name}" in header and ". .venv/bin/activate" in header

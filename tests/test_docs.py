@@ -1,6 +1,7 @@
 """The docs say what the code does: figures come from the code, excerpts match the source."""
 
 import importlib.util
+import json
 import os
 import re
 from pathlib import Path
@@ -69,3 +70,25 @@ def test_regenerated_figures_are_identical_to_the_committed_ones(tmp_path):
         assert Path(path).read_bytes() == committed.read_bytes(), (
             f"docs/assets/{name} differs from what the code draws now: run make docs"
         )
+
+
+def test_the_training_page_quotes_the_numbers_its_training_run_measured():
+    # make docs trains the model of page 5 and writes what it measured next to the figures
+    numbers = json.loads((DOCS / "assets" / "train_numbers.json").read_text())
+    page = (DOCS / "05_training.md").read_text()
+    page = " ".join(page.split())  # line breaks are spaces
+    assert f"That is {numbers['parameters']:,} numbers to learn" in page
+    assert f"only {numbers['attention_before']:.0%} of the attention lands on the right key" in page
+    assert f"and {numbers['task_before']:.0%} of the answers are right" in page
+    assert f"{numbers['attention_after']:.1%} of the attention of the answering words" in page
+    assert f"and {numbers['task_after']:.0%} of the answers are right" in page
+    loss = f"falls from {numbers['loss_before']:.2f} to {numbers['loss_after']:.3f}"
+    assert loss in page
+
+
+def test_the_docs_state_no_timings_or_line_counts_that_nothing_measures():
+    # how long a run takes depends on the machine and how busy it is; files grow
+    for path in [*PAGES, ROOT / "README.md", *sorted((ROOT / "demos").glob("*.py"))]:
+        text = " ".join(path.read_text().split())
+        for stale in re.findall(r"about \d+ (?:seconds|minutes|lines)|\d+ lines\b", text):
+            raise AssertionError(f"{path.name}: {stale!r}: measure it when the docs are built")

@@ -3,7 +3,10 @@
 import contextlib
 import io
 import re
+import subprocess
 from pathlib import Path
+
+import pytest
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
 
@@ -35,3 +38,37 @@ def test_readme_links_point_to_files_that_exist():
     for target in re.findall(r"\]\(([^)#]+)\)", README):
         if not target.startswith("http"):
             assert (root / target).exists(), target
+
+
+ROOT = Path(__file__).parent.parent
+
+
+def next_commands_of_make_demo():
+    """The commands `make demo` suggests when it ends (its indented echo lines)."""
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile.split("\ndemo:", 1)[1].split("\n\n", 1)[0]
+    echoed = re.findall(r"""@echo (['"])  (.+)\1""", recipe)
+    return [command for _, command in echoed]
+
+
+def test_make_demo_ends_with_the_next_commands_the_readme_lists():
+    suggested = next_commands_of_make_demo()
+    assert 3 <= len(suggested) <= 6  # a short list
+    blocks = re.findall(r"```sh\n(.*?)```", README, re.S)
+    listed = [line for block in blocks for line in block.splitlines() if line.startswith(".venv")]
+    assert listed == suggested
+    assert ". .venv/bin/activate" in README  # and how to run them without the path
+
+
+def test_the_next_commands_run_verbatim_from_a_fresh_folder(tmp_path):
+    # what a fresh clone has after `make demo`: the project's files and its .venv
+    if not (ROOT / ".venv" / "bin" / "tinygrad-attn").exists():
+        pytest.skip("no .venv here: make demo creates it")
+    for name in (".venv", "demos"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    for command in next_commands_of_make_demo():
+        done = subprocess.run(
+            ["sh", "-c", command], cwd=tmp_path, capture_output=True, text=True, timeout=600
+        )
+        assert done.returncode == 0, f"{command}: {done.stderr[-2000:]}"
+        assert done.stdout.strip(), command

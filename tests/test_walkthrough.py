@@ -227,3 +227,17 @@ def test_walkthrough_piped_into_head_exits_0_with_every_figure_written(tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith('Sentence: "I play with cats"') and done.stderr == ""
     assert len(os.listdir(figs)) == 28  # 19 stages, 2 graphs, 7 composite figures
+
+
+def test_heads_alone_picks_a_dim_that_fits(tmp_path, capsys):
+    status, out, err = run_cli(["--heads", "4", "--out", str(tmp_path / "w")], capsys)
+    assert status == 0, err
+    assert "d_model = 12, 4 heads of d_head = 3" in out  # 3 numbers per head, as the seed's
+    status, out, _ = run_cli(["--heads", "2", "--out", str(tmp_path / "w")], capsys)
+    assert "d_model = 6, 2 heads" in out  # the default when the heads divide it
+
+
+def test_heads_that_do_not_divide_dim_get_working_values_suggested(tmp_path, capsys):
+    status, _, err = run_cli(["--dim", "6", "--heads", "4", "--out", str(tmp_path)], capsys)
+    assert status == 2 and len(err.strip().splitlines()) == 1
+    assert "try --dim 4 or --dim 8 or --dim 12, or --heads 1, 2, 3, 6" in err

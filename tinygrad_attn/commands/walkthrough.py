@@ -16,6 +16,7 @@ loss, the gradients of W_q, W_k, W_v, W_o and a gradient check. Every stage is p
 drawn (SVG) into --out. Weights are seeded: the same flags give the same numbers."""
 
 MAX_WORDS = 12
+MAX_DIM = 16  # wider tables do not fit a terminal
 
 
 def add_arguments(parser):
@@ -25,9 +26,9 @@ def add_arguments(parser):
     parser.add_argument(
         "--dim",
         type=int,
-        default=DEFAULT_DIM,
-        help=f"numbers per word, d_model (default {DEFAULT_DIM}; --dim 3 --heads 1 is one head "
-        "of 4 words x 3 numbers)",
+        default=None,
+        help=f"numbers per word, d_model (default {DEFAULT_DIM}, or 3 per head when only --heads "
+        "is given; --dim 3 --heads 1 is one head of 4 words x 3 numbers)",
     )
     parser.add_argument(
         "--heads",
@@ -49,18 +50,47 @@ def run(args):
         raise UsageError(
             f"walkthrough: --sentence has {len(words)} words; at most {MAX_WORDS} fit the tables"
         )
+    if args.heads < 1:
+        raise UsageError(f"walkthrough: --heads must be at least 1, got {args.heads}")
+    if args.heads > MAX_DIM:
+        raise UsageError(f"walkthrough: --heads must be at most {MAX_DIM}, got {args.heads}")
+    if args.dim is None:  # only --heads (or nothing): a d_model that fits the heads
+        args.dim = dim_for(args.heads)
     if args.dim < 1:
         raise UsageError(f"walkthrough: --dim must be at least 1, got {args.dim}")
-    if args.dim > 16:
-        raise UsageError(f"walkthrough: --dim must be at most 16 (tables get wide), got {args.dim}")
-    if args.heads < 1 or args.dim % args.heads:
+    if args.dim > MAX_DIM:
         raise UsageError(
-            f"walkthrough: --heads must divide --dim: {args.dim} is not divisible by {args.heads}"
+            f"walkthrough: --dim must be at most {MAX_DIM} (tables get wide), got {args.dim}"
+        )
+    if args.dim % args.heads:
+        raise UsageError(
+            f"walkthrough: --heads must divide --dim: {args.dim} is not divisible by "
+            f"{args.heads}; {_suggest(args.dim, args.heads)}"
         )
     check_writable_folder(args.out, "walkthrough")
     find_renderer()  # none: a runtime failure (status 1), before any work
     run_walkthrough(" ".join(words), args.dim, args.heads, args.seed, args.out)
     return 0
+
+
+def dim_for(heads):
+    """d_model for `heads` heads: the default when they divide it, else 3 numbers per head
+    (the seed's size), else the widest that fits the tables."""
+    if DEFAULT_DIM % heads == 0:
+        return DEFAULT_DIM
+    if 3 * heads <= MAX_DIM:
+        return 3 * heads
+    return MAX_DIM // heads * heads
+
+
+def _suggest(dim, heads):
+    """Working values near the ones given, for the error message."""
+    dims = [d for d in range(heads, MAX_DIM + 1, heads)][:3]
+    divisors = [h for h in range(1, dim + 1) if dim % h == 0]
+    return (
+        f"try --dim {' or --dim '.join(map(str, dims))}, or --heads {', '.join(map(str, divisors))}"
+        f" (or leave out --dim: it is then chosen to fit --heads)"
+    )
 
 
 def check_writable_folder(path, command):
