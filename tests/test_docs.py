@@ -92,3 +92,17 @@ def test_the_docs_state_no_timings_or_line_counts_that_nothing_measures():
         text = " ".join(path.read_text().split())
         for stale in re.findall(r"about \d+ (?:seconds|minutes|lines)|\d+ lines\b", text):
             raise AssertionError(f"{path.name}: {stale!r}: measure it when the docs are built")
+
+
+def test_text_fits_every_matrix_heatmap_and_chart_in_the_docs():
+    # measured with the widths of the fonts the SVGs name, the widest of them
+    from figure_checks import assert_nothing_overlaps
+
+    names = list(load_make_figures().walkthrough_figures())
+    names += [f"train_{name}" for name in load_make_figures().TRAINING]
+    for name in names:
+        svg = (DOCS / "assets" / name).read_text()
+        try:
+            assert_nothing_overlaps(svg)
+        except AssertionError as error:
+            raise AssertionError(f"docs/assets/{name}: {error}") from None

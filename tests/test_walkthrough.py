@@ -47,7 +47,7 @@ def test_walkthrough_writes_one_figure_per_stage_and_lists_them(tmp_path, capsys
     out_dir = tmp_path / "figs"
     status, out, _ = run_cli(["--out", str(out_dir), "--dim", "4", "--heads", "2"], capsys)
     assert status == 0
-    files = sorted(os.listdir(out_dir))
+    files = sorted(f for f in os.listdir(out_dir) if f.endswith(".svg"))
     assert "01_x.svg" in files and "13_head1_weights.svg" in files
     assert any(f.endswith("graph_score_scalar.svg") for f in files)
     assert any(f.endswith("graph_multi_head_tensor.svg") for f in files)
@@ -58,7 +58,7 @@ def test_walkthrough_writes_one_figure_per_stage_and_lists_them(tmp_path, capsys
     weights_svg = (out_dir / "13_head1_weights.svg").read_text()
     for word in ("I", "play", "with", "cats"):
         assert f">{word}<" in weights_svg  # the words label both axes
-    assert not [f for f in files if f.startswith(".")]  # no staging folder left behind
+    assert not [f for f in out_dir.iterdir() if f.is_dir()]  # no staging folder left behind
 
 
 def test_walkthrough_is_deterministic_for_a_seed(tmp_path, capsys):
@@ -226,7 +226,8 @@ def test_walkthrough_piped_into_head_exits_0_with_every_figure_written(tmp_path)
     done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith('Sentence: "I play with cats"') and done.stderr == ""
-    assert len(os.listdir(figs)) == 28  # 19 stages, 2 graphs, 7 composite figures
+    svgs = [f for f in os.listdir(figs) if f.endswith(".svg")]
+    assert len(svgs) == 28  # 19 stages, 2 graphs, 7 composite figures
 
 
 def test_heads_alone_picks_a_dim_that_fits(tmp_path, capsys):
@@ -241,3 +242,16 @@ def test_heads_that_do_not_divide_dim_get_working_values_suggested(tmp_path, cap
     status, _, err = run_cli(["--dim", "6", "--heads", "4", "--out", str(tmp_path)], capsys)
     assert status == 2 and len(err.strip().splitlines()) == 1
     assert "try --dim 4 or --dim 8 or --dim 12, or --heads 1, 2, 3, 6" in err
+
+
+def test_a_second_run_into_the_same_folder_leaves_only_its_own_figures(tmp_path, capsys):
+    out = tmp_path / "figs"
+    out.mkdir()
+    (out / "notes.svg").write_text("<svg/>")  # not ours: stays
+    run_cli(["--out", str(out)], capsys)  # two heads
+    assert (out / "17_concat.svg").exists()
+    run_cli(["--out", str(out), "--heads", "3"], capsys)  # three: more stages, new numbers
+    names = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    assert "17_concat.svg" not in names and "19_concat.svg" in names
+    assert len([n for n in names if n.endswith("_concat.svg")]) == 1
+    assert "notes.svg" in names

@@ -20,6 +20,8 @@ from .viz.figures import heatmap_svg, matrix_svg, write_svg
 
 __all__ = ["stage_svg", "write_figures"]
 
+MANIFEST = ".walkthrough-files"  # in the output folder: the figures the last run wrote
+
 # How the captions name the stages that share a colour scale.
 SHORT_NAMES = {
     "w_q": "W_q", "w_k": "W_k", "w_v": "W_v", "w_o": "W^O", "q": "Q", "k": "K", "v": "V",
@@ -87,9 +89,30 @@ def write_figures(w, out):
             names.append(name)
         for name in names:
             os.replace(os.path.join(staging, name), os.path.join(out, name))
+        _forget_the_last_run(out, names)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return [os.path.join(out, name) for name in names]
+
+
+def _forget_the_last_run(out, names):
+    """Remove the figures an earlier run wrote into `out` and this one did not (another
+    sentence or number of heads numbers its stages differently), so that the folder holds
+    one walkthrough. Only files listed in the folder's manifest, ours, are removed."""
+    manifest = os.path.join(out, MANIFEST)
+    try:
+        with open(manifest) as f:
+            before = set(f.read().split())
+    except OSError:
+        before = set()
+    for name in sorted(before - set(names)):
+        if os.path.basename(name) == name and name.endswith(".svg"):  # never outside `out`
+            try:
+                os.remove(os.path.join(out, name))
+            except OSError:
+                pass
+    with open(manifest, "w") as f:
+        f.write("\n".join(names) + "\n")
 
 
 def _composite_figures(w):
