@@ -70,14 +70,22 @@ def test_a_nan_already_in_the_inputs_is_said_to_come_from_before():
     assert "its inputs already held nan" in str(error.value)
 
 
-def test_a_fully_masked_attention_row_is_reported_at_the_users_call():
-    # every key blocked for the first query: softmax of a row of -inf is 0/0
-    q = k = v = leaf([[1.0, 0.0], [0.0, 1.0]])
-    mask = [[False, False], [True, True]]
+def test_a_softmax_of_a_row_of_minus_infinity_is_reported_at_the_users_call():
+    # softmax of a row of -inf is 0/0
+    x = leaf([[1.0, 0.0], [0.0, 1.0]])
     with detect_anomaly(), pytest.raises(RuntimeError) as error:
         line = next_line()
-        F.scaled_dot_product_attention(q, k, v, mask=mask)
+        x.masked_fill([[False, False], [True, True]], -math.inf).softmax()
     assert_names(error, "softmax", "forward", line, "input shapes (2, 2)")
+
+
+def test_attention_with_a_query_that_sees_no_key_makes_no_nan_at_all():
+    # attention gives such a row zeros (as PyTorch does), not a softmax of nothing
+    q = k = v = leaf([[1.0, 0.0], [0.0, 1.0]])
+    with detect_anomaly():
+        out, _ = F.scaled_dot_product_attention(q, k, v, mask=[[False, False], [True, True]])
+        out.sum().backward()
+    assert out.tolist()[0] == [0.0, 0.0] and all(map(math.isfinite, q.grad.data))
 
 
 def test_a_module_call_is_reported_at_the_users_line_not_inside_the_package():

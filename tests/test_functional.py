@@ -265,3 +265,37 @@ def test_softmax_and_log_softmax_functions_are_the_tensor_methods():
     x = leaf(2, 3, seed=29)
     assert F.softmax(x, axis=0).tolist() == x.softmax(0).tolist()
     assert F.log_softmax(x).tolist() == x.log_softmax(-1).tolist()
+
+
+# ---------------------------------------------------------------------- queries with no key
+
+
+def test_a_query_that_may_look_at_no_key_gets_zero_weights_and_a_zero_output():
+    q, k, v = leaf(3, 2, seed=1), leaf(3, 2, seed=2), leaf(3, 2, seed=3)
+    mask = [[False, False, False], [True, False, False], [True, True, True]]
+    out, weights = F.scaled_dot_product_attention(q, k, v, mask=mask)
+    assert weights.tolist()[0] == [0.0, 0.0, 0.0] and out.tolist()[0] == [0.0, 0.0]
+    assert weights.tolist()[1] == [1.0, 0.0, 0.0] and close(sum(weights.tolist()[2]), 1.0)
+    assert_gradients_match(
+        lambda q, k, v: F.scaled_dot_product_attention(q, k, v, mask=mask)[0], [q, k, v]
+    )
+    assert q.grad is None  # (gradcheck leaves gradients as they were)
+    (out * out).sum().backward()
+    assert q.grad.tolist()[0] == [0.0, 0.0] and all(map(math.isfinite, k.grad.data + v.grad.data))
+
+
+def test_one_step_on_a_padded_batch_keeps_every_weight_finite():
+    from tinygrad_attn import nn, optim
+
+    block = nn.TransformerBlock(4, 2, causal=True, rng=0)
+    x = Tensor.randn(2, 3, 4, rng=1)
+    # the second sequence is padding only: its keys are all masked (a (B, 1, 1, T_k) mask)
+    pad = Tensor([[[[True, True, True]]], [[[False, False, False]]]])
+    opt = optim.Adam(block.parameters(), lr=0.1)
+    out = block(x, mask=pad)
+    assert all(map(math.isfinite, out.data))
+    (out * out).mean().backward()
+    assert all(math.isfinite(g) for p in block.parameters() for g in p.grad.data)
+    opt.step()
+    assert all(math.isfinite(w) for p in block.parameters() for w in p.data)
+    assert block.attn.attention.tolist()[1] == [[[0.0] * 3] * 3] * 2  # no attention at all

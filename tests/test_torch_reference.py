@@ -120,6 +120,27 @@ def test_scaled_dot_product_attention_matches_torch(causal):
     )
 
 
+@pytest.mark.parametrize(
+    "mask",
+    [
+        [[False, False, False], [True, False, False], [True, True, False]],  # a row sees nothing
+        [[[False, False, False]], [[True, True, False]]],  # a batch item with no keys at all
+        [False, False, False],  # no query sees anything
+    ],
+    ids=["one row", "one batch item", "every row"],
+)
+def test_attention_rows_with_no_key_give_zeros_and_finite_gradients_as_torch(mask):
+    compare(
+        lambda q, k, v: F.scaled_dot_product_attention(q, k, v, mask=mask)[0],
+        lambda q, k, v: torch.nn.functional.scaled_dot_product_attention(
+            q, k, v, attn_mask=torch.tensor(mask)
+        ),
+        ours(2, 3, 4, seed=6),
+        ours(2, 3, 4, seed=7),
+        ours(2, 3, 5, seed=8),
+    )
+
+
 # ---------------------------------------------------------------------- multi-head attention
 
 

@@ -108,7 +108,10 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
 
     q: (..., T_q, d_k), k: (..., T_k, d_k), v: (..., T_k, d_v). `mask` is boolean (a Tensor
     or nested lists) that broadcasts to (..., T_q, T_k): True where a query may attend to a
-    key. `causal=True` also stops each position from looking at later positions.
+    key. `causal=True` also stops each position from looking at later positions. A query
+    that may look at no key at all (a padding position whose keys are all masked) gets
+    weights 0 and output 0, with finite gradients, as PyTorch's
+    `scaled_dot_product_attention` gives it (a softmax over nothing would be 0/0 = nan).
 
     >>> q = k = v = Tensor([[1.0, 0.0], [0.0, 1.0]])
     >>> out, weights = scaled_dot_product_attention(q, k, v, causal=True)
@@ -132,10 +135,14 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
     scores = (q @ k.transpose(-2, -1)).named("scores")  # (..., T_q, T_k)
     scores = (scores / math.sqrt(d_k)).named("scaled scores")
     blocked = _blocked_positions(mask, causal, scores.shape)
+    looks = None  # 0 for the queries that may look at no key, 1 for the others
     if blocked is not None:
+        blocked, looks = _queries_that_look(blocked)
         scores = scores.masked_fill(blocked, -math.inf)  # exp(-inf) = 0: no attention there
         scores = scores.named("masked scores")
     weights = scores.softmax(-1).named("weights")  # (..., T_q, T_k), each row sums to 1
+    if looks is not None:  # rows with no key to look at: no attention at all, 0 not nan
+        weights = (weights * looks).named("weights")  # (..., T_q, T_k) * (..., T_q, 1)
     return (weights @ v).named("output"), weights  # (..., T_q, d_v)
 
 
@@ -222,6 +229,24 @@ def _blocked_positions(mask, causal, scores_shape):
             merged = blocked + not_allowed
             blocked = Tensor._wrap([1.0 if b else 0.0 for b in merged.data], merged.shape)
     return blocked
+
+
+def _queries_that_look(blocked):
+    """(blocked, looks) for a blocked-positions mask of shape (..., T_q, T_k or 1). A row
+    blocked everywhere would be a softmax of nothing but -inf (0/0 = nan); it is unblocked
+    here, so that its softmax is finite, and `looks` (..., T_q, 1) is 0.0 there and 1.0
+    elsewhere, to multiply its weights by. `looks` is None when every row has a key."""
+    shape = blocked.shape if blocked.ndim > 1 else (1,) + blocked.shape
+    n = shape[-1]
+    flags = blocked.data
+    dead = [all(flags[i : i + n]) for i in range(0, len(flags), n)]  # one flag per row
+    if not any(dead):
+        return blocked, None
+    unblocked = []
+    for row, gone in enumerate(dead):
+        unblocked += [0.0] * n if gone else flags[row * n : (row + 1) * n]
+    looks = Tensor._wrap([0.0 if gone else 1.0 for gone in dead], shape[:-1] + (1,))
+    return Tensor._wrap(unblocked, shape), looks
 
 
 def _need_tensor(x, function, name):
