@@ -1,16 +1,17 @@
 """`Module`: the base of every layer.
 
 A module finds its parameters (leaf tensors with requires_grad) and sub-modules by looking at
-its attributes, names them with dotted paths ("blocks.0.attn.w_q.weight"), and labels each
-call, so graph pictures draw every module as a box. Its parameters can be saved to and
-loaded from JSON (never pickle: loading a file runs no code), with every name and shape
-checked before anything changes.
+its attributes (and into the lists, tuples and dicts they hold), names them with dotted
+paths ("blocks.0.attn.w_q.weight"), and labels each call, so graph pictures draw every
+module as a box. Its parameters can be saved to and loaded from JSON (never pickle: loading
+a file runs no code), with every name and shape checked before anything changes.
 """
 
 import json
-import os
+import math
 
 from .autograd import scope, write_in_place
+from .files import read_limited, write_atomic
 from .tensor import Tensor
 
 __all__ = ["Module"]
@@ -34,34 +35,24 @@ class Module:
     """
 
     def __setattr__(self, name, value):
-        if not isinstance(value, (Tensor, Module, list, tuple)):  # numbers, None, strings
+        if isinstance(value, (set, frozenset)) and any(isinstance(v, _HOLDERS) for v in value):
+            raise TypeError(
+                f"{type(self).__name__}.{name}: a set has no order, so the parameters in it "
+                f"could not be named, trained in a fixed order or saved; use a list or a dict"
+            )
+        if not isinstance(value, _CONTAINERS):  # numbers, None, strings
             object.__setattr__(self, name, value)
             return
         # Name what is being attached, so pictures and messages can say "w_q.weight".
         path = self.__dict__.get("_path", "")
-        full = f"{path}.{name}" if path else name
-        if _is_parameter(value):
-            value.label = full
-        elif isinstance(value, Module):
-            value._set_path(full)
-        elif isinstance(value, (list, tuple)):
-            for i, item in enumerate(value):
-                if isinstance(item, Module):
-                    item._set_path(f"{full}.{i}")
+        _name(value, f"{path}.{name}" if path else name, set())
         object.__setattr__(self, name, value)
 
     def _set_path(self, path):
         object.__setattr__(self, "_path", path)
         for name, value in vars(self).items():
             if not name.startswith("_"):
-                if _is_parameter(value):
-                    value.label = f"{path}.{name}"
-                elif isinstance(value, Module):
-                    value._set_path(f"{path}.{name}")
-                elif isinstance(value, (list, tuple)):
-                    for i, item in enumerate(value):
-                        if isinstance(item, Module):
-                            item._set_path(f"{path}.{name}.{i}")
+                _name(value, f"{path}.{name}", set())
 
     def __call__(self, *args, **kwargs):
         # Every call is a labelled box in graph pictures.
@@ -174,23 +165,52 @@ class Module:
             write_in_place(p, new_data[name])  # counted: older graphs refuse backward()
 
     def save(self, path):
-        """Write the parameters to a JSON file (never pickle: loading runs no code)."""
+        """Write the parameters to a JSON file (never pickle: loading runs no code) and
+        return `path`. The file is written whole or not at all (a new temporary file in the
+        same folder replaces it in one step), and it is always standard JSON: weights that
+        are nan or inf are refused (ValueError), since JSON has no such numbers.
+
+        >>> import os, tempfile
+        >>> from tinygrad_attn import nn
+        >>> path = os.path.join(tempfile.mkdtemp(), "w.json")
+        >>> layer = nn.Linear(2, 1, rng=0)
+        >>> layer.save(path) == path
+        True
+        >>> nn.Linear(2, 1, rng=1).load(path).weight.tolist() == layer.weight.tolist()
+        True
+        """
+        broken = [
+            name for name, p in self.named_parameters() if not all(map(math.isfinite, p.data))
+        ]
+        if broken:
+            raise ValueError(
+                f"save: {', '.join(broken)} hold nan or inf, which standard JSON has no numbers "
+                f"for; nothing was written (detect_anomaly() finds where a nan came from)"
+            )
         payload = {"format": _FORMAT, "model": type(self).__name__, "state": self.state_dict()}
-        tmp = f"{os.fspath(path)}.tmp"  # (os.fspath: a TypeError for None, before any file)
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(payload, f)
-        os.replace(tmp, path)  # all or nothing: no half-written file
+        text = json.dumps(payload, allow_nan=False)
+        write_atomic(path, text.encode("utf-8"), "save")
         return path
 
-    def load(self, path):
+    def load(self, path, allow_nan=False):
         """Read parameters written by `save`; checks it is ours and that every name and shape
-        fits (ValueError otherwise, and the module is unchanged)."""
+        fits (ValueError otherwise, and the module is unchanged). It reads only a regular
+        file no larger than this model's weights could be; NaN and Infinity (not standard
+        JSON) are refused unless `allow_nan=True`."""
+        count = sum(len(p.data) for _, p in self.named_parameters())
+        names = sum(len(name) for name, _ in self.named_parameters())
+        most = 65_536 + 64 * count + 4 * names  # far more than save() writes for them
+        expected = f"a {type(self).__name__}'s {count:,} numbers"
+        raw = read_limited(path, most, "load", expected)
         try:
-            with open(path, encoding="utf-8") as f:
-                payload = json.load(f)
+            payload = json.loads(raw.decode("utf-8"), parse_constant=_constant(path, allow_nan))
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise ValueError(
                 f"{path} is not a tinygrad_attn weights file (not JSON: {error})"
+            ) from None
+        except RecursionError:
+            raise ValueError(
+                f"{path} is not a tinygrad_attn weights file (its JSON is nested too deeply)"
             ) from None
         ours = isinstance(payload, dict) and payload.get("format") == _FORMAT
         if not ours or not isinstance(payload.get("state"), dict):
@@ -207,7 +227,8 @@ class Module:
         return self
 
 
-_CONTAINERS = (Tensor, Module, list, tuple)  # where parameters can be found
+_HOLDERS = (Tensor, Module)
+_CONTAINERS = (Tensor, Module, list, tuple, dict)  # where parameters can be found
 
 
 def _is_parameter(value):
@@ -215,16 +236,51 @@ def _is_parameter(value):
     return isinstance(value, Tensor) and value.requires_grad and not value.op
 
 
+def _items(value):
+    """(key, item) of a module's public attributes, a list's or tuple's items, a dict's."""
+    if isinstance(value, Module):
+        return [(k, v) for k, v in vars(value).items() if not k.startswith("_")]
+    return value.items() if isinstance(value, dict) else enumerate(value)
+
+
+def _name(value, path, seen):
+    """Label the parameters in `value` and give its modules their paths."""
+    if _is_parameter(value):
+        value.label = path
+    elif isinstance(value, Module):
+        value._set_path(path)
+    elif isinstance(value, (list, tuple, dict)) and id(value) not in seen:
+        seen.add(id(value))  # (a list that holds itself is named once)
+        for key, item in _items(value):
+            _name(item, f"{path}.{key}", seen)
+
+
 def _collect_parameters(value, name, with_names, out, seen):
-    """Append (dotted name, parameter) for every parameter in `value` (a module, a list of
-    modules, a tensor), in the order they were attached; a shared one is listed once."""
+    """Append (dotted name, parameter) for every parameter in `value` (a module, a list,
+    tuple or dict, a tensor), in the order they were attached; a shared one is listed once."""
     if isinstance(value, Tensor):
         if _is_parameter(value) and id(value) not in seen:
             seen.add(id(value))
             out.append((name, value))
         return
-    items = vars(value).items() if isinstance(value, Module) else enumerate(value)
-    for key, item in items:
-        if isinstance(item, _CONTAINERS) and not (isinstance(key, str) and key[0] == "_"):
+    if id(value) in seen:
+        return
+    seen.add(id(value))
+    for key, item in _items(value):
+        if isinstance(item, _CONTAINERS):
             path = (f"{name}.{key}" if name else str(key)) if with_names else None
             _collect_parameters(item, path, with_names, out, seen)
+
+
+def _constant(path, allow_nan):
+    """json's hook for NaN, Infinity and -Infinity: refused unless allowed."""
+
+    def number(name):
+        if not allow_nan:
+            raise ValueError(
+                f"{path} holds {name}, which is not a number in standard JSON (a model that "
+                f"diverged?); load(path, allow_nan=True) reads it anyway"
+            )
+        return float(name)
+
+    return number

@@ -11,9 +11,9 @@ there are no ids and no dates, and items come in the order they were given.
 
 import math
 import numbers
-import os
 from xml.sax.saxutils import escape, quoteattr
 
+from ..files import write_atomic
 from .fonts import FONT_FAMILY, text_width, wrap_text
 
 __all__ = ["format_number", "text_width", "write_svg"]
@@ -231,9 +231,9 @@ def _labels(labels, count, kind, shape):
 def write_svg(svg_text, path):
     """Write a figure to `path` (UTF-8, ending in a newline) and return `path`.
 
-    Parent folders are created. The text goes to a temporary file first, then replaces
-    `path` in one step, so a reader never sees half a figure. Failures raise OSError
-    naming the path.
+    Parent folders are created. The text goes to a new, uniquely named temporary file
+    first, then replaces `path` in one step, so a reader never sees half a figure (see
+    files.py). Failures raise OSError naming the path.
 
     >>> import os, tempfile
     >>> path = os.path.join(tempfile.mkdtemp(), "figs", "q.svg")
@@ -244,31 +244,5 @@ def write_svg(svg_text, path):
     if not isinstance(svg_text, str):
         raise TypeError(f"svg_text must be a str, got {type(svg_text).__name__}")
     data = (svg_text if svg_text.endswith("\n") else svg_text + "\n").encode("utf-8")
-    target = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(target))
-    temp = os.path.join(folder, f".{os.path.basename(target)}.{os.getpid()}.tmp")
-    try:
-        os.makedirs(folder, exist_ok=True)
-        with open(temp, "wb") as f:  # bytes: no newline translation on Windows
-            f.write(data)
-        os.replace(temp, target)
-    except OSError as err:
-        if os.path.exists(temp):
-            os.remove(temp)
-        where = f" ({err.filename})" if err.filename and err.filename != target else ""
-        reason = f"{err.strerror or err}{where}"
-        blocker = next((p for p in _parents(folder) if os.path.isfile(p)), None)
-        if blocker is not None:  # makedirs says "File exists": say which file is in the way
-            reason = f"{blocker} is a file, not a folder"
-        failure = OSError(err.errno, f"cannot write {target}: {reason}")
-        failure.filename = target
-        raise failure from err
+    write_atomic(path, data, "write_svg", make_folders=True)
     return path
-
-
-def _parents(folder):
-    """`folder` and the folders above it, from the top down."""
-    chain = [folder]
-    while os.path.dirname(chain[-1]) != chain[-1]:
-        chain.append(os.path.dirname(chain[-1]))
-    return reversed(chain)
