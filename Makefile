@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-browser lint format docs bench clean
+.PHONY: demo test test-browser test-torch lint format docs bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,11 @@ demo: $(STAMP)  ## the main job: attention stage by stage, printed and drawn; th
 test: $(STAMP)  ## every check: lint, format, tests and doctests
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not torch"
+
+test-torch: $(STAMP)  ## the comparisons with PyTorch (installs its CPU build into .venv)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(BIN)/python -m pytest -m torch tests/test_torch_*.py tinygrad_attn/interop.py
 
 test-browser: $(STAMP)  ## the explorer page in headless Chromium (installs Chromium, Playwright)
 	@if [ ! -x /usr/bin/chromium ]; then \

@@ -109,20 +109,26 @@ class Module:
 
     def modules(self):
         """This module and every module inside it (in lists too), each once, outer first."""
-        found, stack, seen = [], [self], set()
+        return [module for _, module in self.named_modules()]
+
+    def named_modules(self):
+        """(dotted name, module) for this module ("") and every module inside it (in lists,
+        tuples and dicts too), each once, outer first, in the order they were attached: the
+        names `named_parameters` uses."""
+        found, stack, seen = [], [("", self)], set()
         while stack:
-            module = stack.pop()
-            if id(module) in seen:
+            name, value = stack.pop()
+            if id(value) in seen:
                 continue
-            seen.add(id(module))
-            found.append(module)
-            inner = []
-            for name, value in vars(module).items():
-                if name.startswith("_"):
-                    continue
-                items = value if isinstance(value, (list, tuple)) else [value]
-                inner += [item for item in items if isinstance(item, Module)]
-            stack += reversed(inner)
+            seen.add(id(value))
+            if isinstance(value, Module):
+                found.append((name, value))
+            inner = [
+                (f"{name}.{key}" if name else str(key), item)
+                for key, item in _items(value)
+                if isinstance(item, (Module, list, tuple, dict))
+            ]
+            stack += reversed(inner)  # visited in the order they were attached
         return found
 
     # ------------------------------------------------------------------ saving and loading

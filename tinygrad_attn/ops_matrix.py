@@ -154,7 +154,7 @@ class MatrixOps:
         def backward(g):
             # var = sum_i (x_i - mean)^2 / divisor  =>  d(var)/dx_i = 2 (x_i - mean) / divisor
             # (the mean moves too, but the (x_j - mean) add up to 0, so that term vanishes)
-            return ([2.0 * gi * c / divisor for gi, c in zip(spread(g), centered)],)
+            return ([_div(2.0 * gi * c, divisor) for gi, c in zip(spread(g), centered)],)
 
         return record(out, shape, "var", (self,), backward, saves="inputs")
 
@@ -171,7 +171,7 @@ class MatrixOps:
         def backward(g):
             # std = sqrt(var)  =>  d(std)/dx_i = (x_i - mean) / (divisor * std); where all the
             # numbers are equal (std = 0) PyTorch takes it as 0, and so do we
-            scale = spread([gi / (divisor * s) if s != 0.0 else 0.0 for gi, s in zip(g, out)])
+            scale = spread([_div(gi, divisor * s) if s != 0.0 else 0.0 for gi, s in zip(g, out)])
             return ([k * c for k, c in zip(scale, centered)],)
 
         return record(out, shape, "std", (self,), backward)
