@@ -20,6 +20,7 @@ demo: $(STAMP)  ## the main job: attention stage by stage, printed and drawn; th
 	@echo
 	@echo "Next, try (or run '. .venv/bin/activate' once, then leave out the .venv/bin/):"
 	@echo '  .venv/bin/tinygrad-attn walkthrough --sentence "the cat sat on the mat" --heads 3'
+	@echo '  .venv/bin/tinygrad-attn explore --sentence "the cat sat on the mat" --open'
 	@echo "  .venv/bin/tinygrad-attn graph --example multi-head --highlight w_q"
 	@echo "  .venv/bin/tinygrad-attn train"
 	@echo "  .venv/bin/python demos/01_value_and_backprop.py"

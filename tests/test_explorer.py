@@ -238,9 +238,13 @@ def test_explore_writes_index_html(tmp_path, capsys):
 
 def test_explore_open_opens_the_written_page(tmp_path, monkeypatch, capsys):
     opened = []
-    monkeypatch.setattr("webbrowser.open", opened.append)
+    monkeypatch.setattr("webbrowser.open", lambda url: opened.append(url) or True)
     assert main(["explore", "--out", str(tmp_path), "--open"]) == 0
     assert opened == [(tmp_path / "index.html").as_uri()]
+    assert "no browser" not in capsys.readouterr().out
+    monkeypatch.setattr("webbrowser.open", lambda url: False)  # none to start (no display)
+    assert main(["explore", "--out", str(tmp_path), "--open"]) == 0
+    assert "no browser could be started" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

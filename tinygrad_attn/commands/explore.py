@@ -108,8 +108,8 @@ def run(args):
     print(f"explained. Open it in a browser: {pathlib.Path(path).resolve().as_uri()}")
     print('Made by: tinygrad-attn explore (--sentence "..." for your words, --serve to try')
     print("sentences live).")
-    if args.open:
-        webbrowser.open(pathlib.Path(path).resolve().as_uri())
+    if args.open and not webbrowser.open(pathlib.Path(path).resolve().as_uri()):
+        print("(--open: no browser could be started here; open the file above yourself)")
     return 0
 
 
@@ -126,7 +126,7 @@ def _serve(explorer, sentence, args):
         raise UsageError(
             f"explore: cannot serve on 127.0.0.1:{args.port} ({reason}); try another --port"
         ) from None
-    if args.open:
-        webbrowser.open(url_of(server))
+    if args.open and not webbrowser.open(url_of(server)):
+        print("(--open: no browser could be started here; open the address below yourself)")
     serve(server)
     return 0
