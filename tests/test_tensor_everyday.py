@@ -129,6 +129,40 @@ def test_min_over_all_numbers_shares_ties_and_nan_wins():
     assert y.grad.tolist() == [0.0, 0.5, 0.0, 0.5]  # as torch.max(x) and torch.min(x)
 
 
+@pytest.mark.parametrize("op", ["argmax", "argmin"])
+@given(data=st.data())
+def test_argmax_and_argmin_point_at_the_first_extreme_along_an_axis_or_in_the_flat_list(op, data):
+    x = draw_tensor(data, data.draw(shapes(min_dims=1), label="shape"), small_integers())
+    axis = data.draw(st.none() | st.integers(-x.ndim, x.ndim - 1), label="axis")
+    keepdims = data.draw(st.booleans(), label="keepdims")
+    where_it_is = getattr(x, op)(axis=axis, keepdims=keepdims)
+    value = getattr(x, op[3:])(axis=axis, keepdims=keepdims)  # max or min
+    assert not where_it_is.requires_grad and where_it_is.op == ""
+    assert where_it_is.shape == value.shape
+    if axis is None:
+        k = int(where_it_is.item())
+        assert x.data[k] == value.item() and value.item() not in x.data[:k]
+        return
+    ax = axis % x.ndim
+    for index in positions(value.shape):
+        k = int(get(where_it_is, index))
+        line = list(index) if keepdims else list(index[:ax]) + [0] + list(index[ax:])
+        numbers = []
+        for j in range(x.shape[ax]):
+            line[ax] = j
+            numbers.append(get(x, tuple(line)))
+        assert numbers[k] == get(value, index) and get(value, index) not in numbers[:k]
+
+
+def test_argmax_counts_nan_as_the_largest_and_wants_one_axis():
+    assert Tensor([1.0, math.nan, 5.0, math.nan]).argmax().item() == 1.0
+    assert Tensor([[2.0, 1.0]]).argmax(keepdims=True).shape == (1, 1)
+    with pytest.raises(TypeError, match="axis must be an int or None"):
+        Tensor([[1.0]]).argmax(axis=(0, 1))
+    with pytest.raises(ValueError, match="size 0"):
+        Tensor([[], []]).argmin(axis=1)
+
+
 # ---------------------------------------------------------------------- abs
 
 

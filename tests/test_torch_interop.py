@@ -190,6 +190,20 @@ def test_tensors_cross_both_ways():
     assert isinstance(back, Tensor) and back.tolist() == [[3.0, -4.0]]
 
 
+@pytest.mark.parametrize("positions", ["learned", "sinusoidal"])
+def test_the_twin_computes_on_the_device_of_its_input(positions):
+    # "meta" tensors have shapes but no numbers: any tensor the twin made on the CPU instead
+    # of the input's device (a mask, the positions) would make PyTorch refuse to mix them,
+    # as it would on a GPU
+    model = nn.TinyTransformer(7, 4, 2, 1, max_len=5, positions=positions, rng=0)
+    twin = to_torch(model).to(device="meta", dtype=torch.float32)
+    logits = twin(torch.tensor([[1, 2, 3]], device="meta"))
+    assert logits.device.type == "meta" and tuple(logits.shape) == (1, 3, 7)
+    mha = to_torch(nn.MultiHeadAttention(4, 2, causal=True, rng=0)).to("meta")
+    out = mha(torch.zeros(3, 4, device="meta", dtype=torch.float64), [[True] * 3] * 3)
+    assert out.device.type == "meta"
+
+
 def test_modes_cross_over():
     drop = nn.Dropout(0.3)
     assert to_torch(drop).training and not to_torch(drop.eval()).training

@@ -90,6 +90,18 @@ def test_max_and_min_with_ties_match_torch_max_amax_and_max_dim(op, data):
     compare(lambda t: getattr(t, op)(axis=axis, keepdims=keepdims), reference, x)
 
 
+@pytest.mark.parametrize("op", ["argmax", "argmin"])
+@given(data=st.data())
+def test_argmax_and_argmin_match_torch(op, data):
+    x = leaf(data, data.draw(shapes(min_dims=1), label="shape"), ties)
+    axis = data.draw(st.none() | st.integers(-x.ndim, x.ndim - 1), label="axis")
+    keepdims = data.draw(st.booleans(), label="keepdims")
+    reference = getattr(torch, op)(theirs(x), dim=axis, keepdim=keepdims)
+    ours = getattr(x, op)(axis=axis, keepdims=keepdims)
+    assert ours.shape == tuple(reference.shape)
+    assert_same(ours.tolist(), reference.double())
+
+
 @pytest.mark.parametrize("op", ["var", "std"])
 @given(data=st.data())
 def test_var_and_std_match_torch_with_any_correction(op, data):

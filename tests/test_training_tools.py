@@ -110,6 +110,21 @@ def test_a_model_with_dropout_is_random_while_training_and_fixed_in_eval_mode():
     assert net(x).tolist() == net(x).tolist() == net.layer(x).tolist()
 
 
+def test_modules_in_dicts_are_named_as_their_parameters_and_switched_too():
+    class Experts(nn.Module):
+        def __init__(self):
+            self.experts = {"small": nn.Linear(2, 2, rng=0), "big": [nn.Dropout(0.5)]}
+            self.out = nn.Linear(2, 1, rng=1)
+
+    model = Experts()
+    names = [name for name, _ in model.named_modules()]
+    assert names == ["", "experts.small", "experts.big.0", "out"]
+    weights = [name.rsplit(".", 1)[0] for name, _ in model.named_parameters()]
+    assert [n for n in names if n in weights] == ["experts.small", "out"]
+    model.eval()
+    assert model.experts["big"][0].training is False
+
+
 def test_a_module_used_twice_is_listed_once():
     shared = nn.Linear(2, 2, rng=0)
 

@@ -28,6 +28,7 @@ __all__ = [
     "causal_mask",
     "sinusoidal_positions",
     "dropout",
+    "gelu",
 ]
 
 
@@ -177,6 +178,17 @@ def sinusoidal_positions(T, d):
             row.append(math.sin(angle) if col % 2 == 0 else math.cos(angle))
         rows.append(row)
     return Tensor(rows)
+
+
+def gelu(x):
+    """GELU, x * Phi(x) (Phi: the normal distribution's cumulative probability), as
+    `torch.nn.functional.gelu`: the smooth relu of GPT's feed-forward layers.
+
+    >>> [round(v, 4) for v in gelu(Tensor([-1.0, 0.0, 2.0])).tolist()]
+    [-0.1587, 0.0, 1.9545]
+    """
+    _need_tensor(x, "gelu", "x")
+    return x.gelu()
 
 
 def dropout(x, p=0.5, training=True, rng=None):

@@ -271,11 +271,11 @@ def _define(torch):
         where a query may look at a key; causal also hides later positions."""
         scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (..., T_q, T_k)
         T_q, T_k = scores.shape[-2:]
-        allowed = None
+        allowed, device = None, scores.device  # (on the GPU too, wherever the input is)
         if causal:
-            allowed = torch.ones(T_q, T_k, dtype=torch.bool).tril()
+            allowed = torch.ones(T_q, T_k, dtype=torch.bool, device=device).tril()
         if mask is not None:
-            given = torch.as_tensor(mask).bool()
+            given = torch.as_tensor(mask, device=device).bool()
             allowed = given if allowed is None else allowed & given
         if allowed is not None:
             scores = scores.masked_fill(~allowed, -math.inf)  # exp(-inf) = 0
@@ -384,7 +384,7 @@ def _define(torch):
                 )
             x = self.tokens(ids)  # (..., T, d_model)
             if self.pos is not None:
-                x = x + self.pos(torch.arange(T))  # + (T, d_model), the same for every row
+                x = x + self.pos(torch.arange(T, device=ids.device))  # + (T, d_model)
             else:
                 x = x + self.sinusoid[:T]
             for block in self.blocks:

@@ -13,7 +13,8 @@ Where to read what:
 * ops_elementwise.py: + - * / ** exp log tanh relu sigmoid sqrt abs gelu masked_fill
   (broadcasting);
 * ops_select.py: comparisons > < >= <= == != (masks), where, clamp;
-* ops_matrix.py: sum mean max min var std softmax log_softmax and @ (matrix multiplication);
+* ops_reduce.py: sum mean max min argmax var std (many numbers into one);
+* ops_matrix.py: softmax log_softmax and @ (matrix multiplication);
 * ops_shape.py: reshape transpose permute unsqueeze squeeze flatten, indexing, split cat.
 
 Numbers follow IEEE-754 like PyTorch: exp overflow is inf, log(0) is -inf, x/0 is inf or
@@ -27,6 +28,7 @@ from . import autograd
 from .autograd import Storage, write_in_place
 from .ops_elementwise import ElementwiseOps
 from .ops_matrix import MatrixOps
+from .ops_reduce import ReduceOps
 from .ops_select import SelectOps
 from .ops_shape import ShapeOps, cat
 from .shapes import check_size, normalize_axis, parse_nested
@@ -47,7 +49,7 @@ def manual_seed(seed):
     _default_rng[0] = random.Random(seed)
 
 
-class Tensor(ElementwiseOps, SelectOps, MatrixOps, ShapeOps):
+class Tensor(ElementwiseOps, SelectOps, ReduceOps, MatrixOps, ShapeOps):
     """An array of numbers (a flat row-major list + a shape) that records how it was made.
 
     >>> x = Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True, label="x")
