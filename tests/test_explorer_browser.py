@@ -157,7 +157,7 @@ def test_softmax_weight_and_head_output_explain_themselves(open_page):
     assert text.splitlines()[-1].endswith(f"= {s.matrices['weights_1'][6][4]:.3f}")
     visible(page, 'svg[data-m="head_1"] rect[data-i="0"][data-j="1"]').hover()
     text = explanation(page, 5)
-    assert text.startswith("head_1[I, d1] = \u03a3_j weight[I, j] \u00b7 V_1[j, d1]")
+    assert text.startswith("head_1[I, v1] = \u03a3_j weight[I, j] \u00b7 V_1[j, v1]")
     assert text.splitlines()[-1] == f"= {s.matrices['head_1'][0][1]:.3f}"
 
 

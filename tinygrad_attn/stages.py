@@ -61,6 +61,10 @@ class Stages:
         # knows them: story.py's "it" and its animal), and a sentence saying so
         self.focus, self.focus_note = [], ""
         self.dims = [f"d{j}" for j in range(self.dim)]
+        # Columns are named after the matrix they belong to (as in the walkthrough), so that
+        # in every product the left's columns name the right's rows: X's d0.. are W_q's rows,
+        # W_q's q0.. are Q's columns; the heads keep V's names (v0..), the rows of W^O.
+        cols = {name: [f"{name}{j}" for j in range(self.dim)] for name in "qkv"}
         self.matrices = {}  # name -> nested lists of floats
         self.row_labels, self.col_labels = {}, {}  # name -> the words or dims along each axis
         T, words, dims = len(self.words), self.words, self.dims
@@ -70,20 +74,21 @@ class Stages:
 
         keep("X", x, words, dims)
         w_q, w_k, w_v, w_o = mha.w_q, mha.w_k, mha.w_v, mha.w_o
-        for name, layer in (("W_q", w_q), ("W_k", w_k), ("W_v", w_v), ("W_o", w_o)):
-            keep(name, layer.weight, dims, dims)
+        for name, layer in (("W_q", w_q), ("W_k", w_k), ("W_v", w_v)):
+            keep(name, layer.weight, dims, cols[name[-1]])
+        keep("W_o", w_o.weight, cols["v"], dims)
 
         # 2. Q, K, V: three views of the same words
         q, k, v = w_q(x), w_k(x), w_v(x)  # (T, d_model) each
         for name, t in (("Q", q), ("K", k), ("V", v)):
-            keep(name, t, words, dims)
+            keep(name, t, words, cols[name.lower()])
         heads = []
         blocked = Tensor([[float((i, j) in self.masked) for j in range(T)] for i in range(T)])
         for h in range(self.heads):
             n = h + 1  # heads are counted from 1, as in the explanation
-            cols = list(range(h * self.d_head, (h + 1) * self.d_head))
-            head_dims = [dims[j] for j in cols]
-            q_h, k_h, v_h = (_columns(t, cols) for t in (q, k, v))  # (T, d_head) each
+            picked = list(range(h * self.d_head, (h + 1) * self.d_head))
+            head_cols = {name: [cols[name][j] for j in picked] for name in "qkv"}
+            q_h, k_h, v_h = (_columns(t, picked) for t in (q, k, v))  # (T, d_head) each
             # 3. scores: row i, column j = how well word i's query matches word j's key
             scores = q_h @ k_h.T  # (T, T)
             scaled = scores / math.sqrt(self.d_head)
@@ -92,15 +97,20 @@ class Stages:
             # 5. one head: each word's output is a weighted average of the values
             out = weights @ v_h  # (T, d_head)
             heads.append(out)
-            for name, t in (("Q", q_h), ("K", k_h), ("V", v_h), ("head", out)):
-                keep(f"{name}_{n}", t, words, head_dims)
-            keep(f"K_{n}^T", k_h.T, head_dims, words)
+            for name, t, letter in (
+                ("Q", q_h, "q"),
+                ("K", k_h, "k"),
+                ("V", v_h, "v"),
+                ("head", out, "v"),
+            ):
+                keep(f"{name}_{n}", t, words, head_cols[letter])
+            keep(f"K_{n}^T", k_h.T, head_cols["k"], words)
             for name, t in (("scores", scores), ("scaled", scaled), ("weights", weights)):
                 keep(f"{name}_{n}", t, words, words)
         # 6. the heads side by side, mixed by W^O: back to the input's shape
         concat = Tensor.cat(heads, axis=-1)  # (T, d_model)
         output = w_o(concat)  # (T, d_model)
-        keep("concat", concat, words, dims)
+        keep("concat", concat, words, cols["v"])
         keep("output", output, words, dims)
         self.layer_difference = max(abs(a - b) for a, b in zip(output.data, mha(x).data))
 
@@ -117,12 +127,12 @@ class Stages:
         loss_value.backward()
         self.loss = loss_value.item()
         for name, t in (("Q", q), ("K", k), ("V", v), ("output", output)):
-            keep(f"dL/d{name}", t.grad, words, dims)
+            keep(f"dL/d{name}", t.grad, words, self.col_labels[name])
         for name, layer in (("W_q", w_q), ("W_k", w_k), ("W_v", w_v), ("W_o", w_o)):
-            keep(f"dL/d{name}", layer.weight.grad, dims, dims)
+            keep(f"dL/d{name}", layer.weight.grad, self.row_labels[name], self.col_labels[name])
         # the chain rule as matrix products: dL/dW_q = X^T dL/dQ, dL/dW_o = concat^T dL/dout
         keep("X^T", x.T, dims, words)
-        keep("concat^T", concat.T, dims, words)
+        keep("concat^T", concat.T, cols["v"], words)
 
     def _keep(self, name, t, row_labels, col_labels):
         self.matrices[name] = t.tolist()
