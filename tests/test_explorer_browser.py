@@ -270,3 +270,94 @@ def test_the_server_refuses_an_oversized_request(server):
         urllib.request.urlopen(request, timeout=10)
     assert refused.value.code == 413
     assert "at most" in json.loads(refused.value.read())["error"]
+
+
+# ---------------------------------------------------------------------- trained weights, replay
+
+
+def tiny_training(steps=30, every=5):
+    """A small causal model trained (Adam, next-token loss) on the sentence itself, with its
+    first layer's attention on the sentence recorded every `every` steps: a real, short
+    training record."""
+    from tinygrad_attn import functional as F
+    from tinygrad_attn.nn import TinyTransformer
+    from tinygrad_attn.optim import Adam
+
+    words = SENTENCE.split()
+    vocab = sorted(set(words))
+    ids = [vocab.index(w) for w in words]
+    model = TinyTransformer(len(vocab), 8, 1, 1, max_len=len(words), d_hidden=0, rng=0)
+    optimizer = Adam(model.parameters(), lr=0.05)
+    snapshots, losses = [], []
+    for step in range(steps + 1):
+        logits = model([ids])  # (1, T, vocab)
+        if step % every == 0:
+            weights = model.attention_maps()[0].tolist()[0][0]  # batch 0, head 0: (T, T)
+            snapshots.append({"step": step, "weights": weights})
+        if step == steps:
+            break
+        loss = F.cross_entropy(logits.reshape(len(ids), len(vocab))[list(range(7))], ids[1:])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    replay = {"words": words, "snapshots": snapshots, "loss": losses, "caption": "a replay"}
+    return model, vocab, replay
+
+
+@pytest.fixture(scope="module")
+def trained_page(tmp_path_factory):
+    from tinygrad_attn.viz.explorer import explorer_page
+
+    model, vocab, replay = tiny_training()
+    views = {
+        "random": Stages.random(SENTENCE),
+        "trained": Stages.from_model(model, SENTENCE.split(), vocab),
+    }
+    path = tmp_path_factory.mktemp("trained") / "index.html"
+    path.write_text(explorer_page(views, replay))
+    return path, views, replay
+
+
+def test_the_weights_switch_shows_the_trained_layer(open_page, trained_page):
+    path, views, _ = trained_page
+    page, errors = open_page(path.as_uri())
+    page.check("input[name='view'][value='trained']")
+    weights = page.locator("section[data-stage='4'] .variant:not([hidden]) svg[data-m='weights_1']")
+    assert weights.count() == 1
+    assert page.locator("#head").is_disabled()  # the trained layer has one head
+    crossed = weights.locator("rect.cell.masked")
+    assert crossed.count() == 28  # causal: the 8 * 7 / 2 later words of each row
+    cell = weights.locator("rect[data-i='6'][data-j='4']")
+    cell.hover()
+    expected = views["trained"].matrices["weights_1"][6][4]
+    assert explanation(page, 4).splitlines()[-1].endswith(f"= {expected:.3f}")
+    assert "masked" in explanation(page, 4)  # the words after "it" are left out
+    weights.locator("rect[data-i='0'][data-j='5']").hover()
+    assert "may not look at" in explanation(page, 4)
+    assert errors == []
+
+
+def test_the_replay_slider_changes_the_heatmap_and_marks_the_step(open_page, trained_page):
+    from tinygrad_attn.viz.colours import ramp_colour
+
+    path, _, replay = trained_page
+    page, errors = open_page(path.as_uri())
+    heatmap = page.locator("section.replay svg[data-m='replay'] rect.cell:not(.masked)")
+
+    def shown():
+        return [c.get_attribute("fill") for c in heatmap.all()]
+
+    last = shown()
+    page.locator("#replay").fill("0")  # the first snapshot: before training
+    first = shown()
+    assert first != last and page.locator("#replay-step").inner_text() == "0"
+    weights = replay["snapshots"][0]["weights"]
+    expected = [ramp_colour("sequential", w) for i, row in enumerate(weights) for w in row[: i + 1]]
+    assert first == expected  # the page colours each weight as the Python figures do
+    marker = page.locator("section.replay line.step-marker")
+    x_first = float(marker.get_attribute("x1"))
+    page.locator("#replay").fill("3")
+    assert page.locator("#replay-step").inner_text() == str(replay["snapshots"][3]["step"])
+    assert float(marker.get_attribute("x1")) > x_first  # the marker moved along the loss curve
+    assert errors == []

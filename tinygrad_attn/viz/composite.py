@@ -64,6 +64,19 @@ __all__ = [
 
 NAME_FONT, LABEL_FONT, OP_FONT, CAPTION_FONT = 13, 11, 20, 11
 GRADIENT_FORMAT = "{:.3f}"  # gradients are small: one more decimal
+TINY_FORMAT = "{:.1e}"  # ... and when even that shows only zeros, powers of ten
+
+
+def _gradient_format(values):
+    """Three decimals, or powers of ten when the largest number would print as 0.00x.
+
+    >>> _gradient_format([[0.5, -0.02]]), _gradient_format([[3e-5, 0.0]])
+    ('{:.3f}', '{:.1e}')
+    """
+    largest = max((abs(x) for row in values for x in row if x is not None), default=0.0)
+    return GRADIENT_FORMAT if largest >= 0.01 or largest == 0.0 else TINY_FORMAT
+
+
 PAD = 4  # px around a term's own SVG
 
 STAGE_TITLES = {
@@ -229,7 +242,10 @@ def _term_body(term, g):
             attrs = _attrs(x=x0, y=y0, width=cell, height=cell, fill=fill, class_=kind)
             cells.append(f'<rect{attrs} data-i="{i}" data-j="{j}"/>')
             if masked:  # crossed out, no number
-                cells.append(_line(x0 + 4, y0 + cell - 4, x0 + cell - 4, y0 + 4, "#c4c4c4"))
+                cross = dict(class_="cross", pointer_events="none")
+                cells.append(
+                    _line(x0 + 4, y0 + cell - 4, x0 + cell - 4, y0 + 4, "#c4c4c4", **cross)
+                )
             else:
                 baseline = y0 + cell / 2 + MIDDLE * VALUE_FONT
                 colour = None if ink(fill) == DARK_TEXT else ink(fill)  # dark: the group's
@@ -348,6 +364,8 @@ def figure_svg(figure):
 def _term_maker(stages):
     def term(key, name, result=False, **options):
         m = stages.matrices[key]
+        if options.get("fmt") == GRADIENT_FORMAT:
+            options["fmt"] = _gradient_format(m)
         rows, cols = stages.row_labels[key], stages.col_labels[key]
         return Term(key, name, m, rows, cols, result, **options)
 

@@ -19,6 +19,7 @@
 
   function fmt(x) {
     if (x === null || x === undefined) return "-inf";
+    if (x !== 0 && Math.abs(x) < 0.0005) return x.toExponential(2); // would print as 0.000
     var text = x.toFixed(DIGITS);
     return /^-0\.0*$/.test(text) ? text.slice(1) : text; // never "-0.000"
   }
@@ -147,13 +148,13 @@
         for (k = 0; k < s.length; k++) if (!isMasked(view, i, k)) keep.push(k);
         var exps = keep.map(function (c) { return Math.exp(s[c]); });
         var total = exps.reduce(function (a, b) { return a + b; }, 0);
+        if (keep.length < s.length) {
+          lines.push("(the words after " + rows[i] + " are masked: exp(-inf) = 0 leaves them out)");
+        }
         lines.push("= exp(" + fmt(s[j]) + ") / (" +
           keep.map(function (c) { return "exp(" + fmt(s[c]) + ")"; }).join(" + ") + ")");
         lines.push("= " + fmt(Math.exp(s[j])) + " / (" + exps.map(fmt).join(" + ") + ")");
         lines.push("= " + fmt(Math.exp(s[j])) + " / " + fmt(total) + " = " + fmt(value));
-        if (keep.length < s.length) {
-          lines.push("(the words after " + rows[i] + " are masked: exp(-inf) = 0 leaves them out)");
-        }
         mark(product, recipe.source, "i", i);
         break;
       }
@@ -260,6 +261,16 @@
     return null;
   }
 
+  // A number with two decimals as Python prints it: an exact half goes to the even digit.
+  function twoDecimals(x) {
+    var scaled = x * 100;
+    if (Math.abs(scaled % 1) === 0.5) {
+      var down = Math.floor(scaled);
+      return ((down % 2 === 0 ? down : down + 1) / 100).toFixed(2);
+    }
+    return x.toFixed(2);
+  }
+
   function ink(colour) {
     var r = parseInt(colour.slice(1, 3), 16);
     var g = parseInt(colour.slice(3, 5), 16);
@@ -299,7 +310,7 @@
         var j = Number(cell.getAttribute("data-j"));
         var colour = rampColour(data.ramps.sequential, weights[i][j]);
         cell.setAttribute("fill", colour);
-        texts[n].textContent = weights[i][j].toFixed(2);
+        texts[n].textContent = twoDecimals(weights[i][j]);
         texts[n].setAttribute("fill", ink(colour));
       });
       output.textContent = String(step);

@@ -95,7 +95,12 @@ def _replay_html(replay):
     one, and the loss curve with the chosen step marked."""
     last = replay["snapshots"][-1]
     words = replay["words"]
-    masked = tuple((i, j) for i in range(len(words)) for j in range(len(words)) if j > i)
+    masked = tuple(
+        (i, j)
+        for i in range(len(words))
+        for j in range(len(words))
+        if j > i and replay.get("causal", True)
+    )
     heatmap = Term(
         "replay",
         "attention weights",
@@ -105,6 +110,7 @@ def _replay_html(replay):
         result=False,
         cmap="sequential",
         masked=masked,
+        outline=tuple(tuple(p) for p in replay.get("focus", ())),
     )
     steps = [s["step"] for s in replay["snapshots"]]
     chart = line_chart_svg(
@@ -258,6 +264,11 @@ def recipes(stages):
 
 def explorer_page(views, replay=None, serve=False, title_sentence=None):
     """The whole page as one HTML string (see the module docstring).
+
+    `replay`, if given, is a training record: {"words": the sentence, "snapshots": [{"step",
+    "weights": (T, T) attention of one head}], "loss": the loss at every training step,
+    "caption": what to look at, "focus": cells to frame, "causal": True}. `serve=True` adds
+    the box that sends a new sentence to the local server.
 
     >>> from tinygrad_attn.stages import Stages
     >>> page = explorer_page({"random": Stages.random("I play with cats")})
