@@ -44,6 +44,8 @@ def parse_args(argv):
     )
     args = parser.parse_args(argv)
     names = [n.strip() for item in args.only or [] for n in item.split(",") if n.strip()]
+    if args.only is not None and not names:  # `--only ,`: not "everything"
+        parser.error(f"--only names no workload; choose from {', '.join(WORKLOADS)}")
     unknown = [n for n in names if n not in WORKLOADS]
     if unknown:
         parser.error(f"unknown workload {', '.join(unknown)}; choose from {', '.join(WORKLOADS)}")

@@ -101,3 +101,10 @@ def test_ab_times_this_checkout_against_a_git_revision():
         "training step",
         "Value step",
     ]
+
+
+def test_only_with_no_name_is_a_usage_error_not_everything(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        bench_main.main(["--only", ","])
+    assert exit_info.value.code == 2
+    assert "--only names no workload" in capsys.readouterr().err

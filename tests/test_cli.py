@@ -4,9 +4,12 @@ traceback appears only with --debug. `python -m tinygrad_attn` and the `tinygrad
 script are the same program."""
 
 import errno
+import io
+import json
 import os
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -89,6 +92,15 @@ def test_an_unknown_command_is_one_line_naming_the_commands(capsys):
         (["train", "--steps", "-1"], ["--steps must be at least 1"]),
         (["bench", "--only", "gpu"], ["unknown workload gpu", "value"]),
         (["bench", "--rounds", "0"], ["--rounds must be at least 1"]),
+        (["bench", "--only", ","], ["--only names no workload", "value"]),
+        (["bench", "--only", ""], ["--only names no workload"]),
+        (["walkthrough", "--heads", "-2"], ["--heads must be at least 1, got -2"]),
+        (["walkthrough", "--out", ""], ["argument --out: the path is empty"]),
+        (["train", "--out", "", "--steps", "1"], ["argument --out: the path is empty"]),
+        (["train", "--save", "", "--steps", "1"], ["argument --save: the path is empty"]),
+        (["train", "--load", " ", "--steps", "0"], ["argument --load: the path is empty"]),
+        (["graph", "-o", ""], ["argument -o/--output: the path is empty"]),
+        (["explore", "--out", ""], ["argument --out: the path is empty"]),
     ],
 )
 def test_usage_errors_are_one_line_and_status_2(capsys, tmp_path, monkeypatch, argv, words):
@@ -126,6 +138,60 @@ def test_a_disk_error_while_train_writes_is_one_line_and_status_1(capsys, tmp_pa
     progress, failure = err.rsplit("\n", 2)[0], err.rsplit("\n", 2)[1] + "\n"
     assert progress.startswith("train [") and "error" not in progress  # the progress bar
     assert_one_line(failure, "No space left on device")
+
+
+def test_a_loss_that_is_nan_is_null_in_valid_json_with_an_error_and_status_1(
+    capsys, tmp_path, monkeypatch
+):
+    from tinygrad_attn.train import Config, make_model
+
+    model = make_model(Config(task="lag"))
+    for p in model.parameters():
+        p.data = [1e300] * len(p.data)  # finite weights whose scores overflow: a nan loss
+    model.save(tmp_path / "huge.json")
+    monkeypatch.chdir(tmp_path)
+    argv = ["train", "--task", "lag", "--load", "huge.json", "--steps", "0", "--json"]
+    status, out, err = run(capsys, *argv)
+    assert status == 1
+    report = json.loads(out.splitlines()[-1], parse_constant=lambda name: pytest.fail(name))
+    assert report["final_loss"] is None and "training diverged" in report["error"]
+    assert_one_line(err, "final_loss", "nothing was written")
+    assert sorted(os.listdir(tmp_path)) == ["huge.json"]
+
+
+def test_progress_to_a_file_is_reported_by_time_in_long_runs(monkeypatch):
+    now = [0.0]
+    monkeypatch.setattr(train_command.time, "perf_counter", lambda: now[0])
+    stream = io.StringIO()
+    bar = train_command.ProgressBar(10**6, stream=stream)
+    history = types.SimpleNamespace(loss=[1.0], task_accuracy=[0.5], attention_accuracy=[0.5])
+    for step in range(1, 21):
+        now[0] = 3.0 * step  # a step every 3 seconds
+        bar.update(step, history)
+    lines = stream.getvalue().splitlines()
+    # 20 steps, 3 s apart: a line every 10 s or more (steps 4, 8, ...), not every 100,000 steps
+    assert [line.split("]")[1].split()[0] for line in lines] == ["4/1000000", "8/1000000",
+        "12/1000000", "16/1000000", "20/1000000"]  # fmt: skip
+
+
+def test_progress_of_a_short_run_is_a_line_every_tenth(monkeypatch):
+    monkeypatch.setattr(train_command.time, "perf_counter", lambda: 0.0)
+    stream = io.StringIO()
+    bar = train_command.ProgressBar(20, stream=stream)
+    history = types.SimpleNamespace(loss=[1.0], task_accuracy=[0.5], attention_accuracy=[0.5])
+    for step in range(1, 21):
+        bar.update(step, history)
+    assert len(stream.getvalue().splitlines()) == 10
+
+
+def test_running_out_of_memory_is_one_line_with_a_message_and_status_1(capsys, monkeypatch):
+    def out_of_memory(args):
+        raise MemoryError  # Python's own: no message at all
+
+    monkeypatch.setattr(graph_command, "run", out_of_memory)
+    status, _, err = run(capsys, "graph")
+    assert status == 1
+    assert_one_line(err, "out of memory", "use smaller ones")
 
 
 def test_a_missing_benchmark_suite_is_one_line_and_status_1(capsys, monkeypatch):

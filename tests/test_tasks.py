@@ -1,12 +1,13 @@
 """The toy tasks: seeded data, a held-out set the training never sees, and the right keys."""
 
+import math
 import random
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinygrad_attn.tasks import DEFAULT_TASK, TASKS, Data, Example, get_task
+from tinygrad_attn.tasks import DEFAULT_TASK, TASKS, Data, Example, Task, get_task
 
 ALL_TASKS = sorted(TASKS)
 
@@ -148,5 +149,44 @@ def test_heldout_size_must_be_a_positive_int(size):
 
 
 def test_asking_for_more_heldout_sequences_than_exist_is_a_value_error():
-    with pytest.raises(ValueError, match="could not find 5000 different reverse sequences"):
+    with pytest.raises(ValueError, match="more than half of the 4096 different reverse"):
         Data(get_task("reverse"), heldout_size=5000)  # only 4096 exist
+
+
+def test_the_heldout_set_may_take_at_most_half_of_a_tasks_sequences():
+    with pytest.raises(ValueError, match="heldout_size 2049 is .* ask for at most 2048"):
+        Data(get_task("reverse"), heldout_size=2049)
+    data = Data(get_task("reverse"), heldout_size=2048)
+    assert len(data.batch(64)) == 64  # training still has half of them to draw from
+
+
+def test_reverse_makes_exactly_the_number_of_sequences_it_says():
+    task, rng = get_task("reverse"), random.Random(0)
+    seen = {task.example(rng).tokens for _ in range(60_000)}
+    assert len(seen) == task.num_sequences == 4096
+
+
+@pytest.mark.parametrize("name", ["recall", "lag"])
+def test_the_number_of_sequences_of_the_big_tasks_follows_from_their_parts(name):
+    task = get_task(name)
+    if name == "lag":
+        assert task.num_sequences == len(task.vocab) ** task.seq_len
+    else:  # kinds in any order, one of 4 words each: for the sentence, then the queries
+        kinds, per_kind = len(task.kinds), len(task.kinds["color"])
+        assert task.num_sequences == (math.factorial(kinds) * per_kind**kinds) ** 2
+
+
+class Tiny(Task):
+    """A task with only three sequences, and no count given."""
+
+    name, vocab, seq_len = "tiny", ("a", "b", "c"), 1
+
+    def example(self, rng):
+        i = rng.randrange(3)
+        return Example(tokens=(i,), positions=(0,), targets=(i,), keys=(0,))
+
+
+def test_a_batch_from_a_task_whose_every_sequence_is_held_out_raises_instead_of_looping():
+    data = Data(Tiny(), seed=0, heldout_size=3)  # (the count is unknown: not refused)
+    with pytest.raises(RuntimeError, match="could not draw a tiny sequence outside the held-out"):
+        data.batch(1)

@@ -11,7 +11,7 @@ import os
 import pkgutil
 import sys
 
-__all__ = ["main", "UsageError", "build_parser"]
+__all__ = ["main", "UsageError", "build_parser", "path_flag", "nearest_existing"]
 
 # The order in `--help`: the main job first. Modules not listed here come after, by name.
 ORDER = ["walkthrough", "graph", "gradcheck", "train", "explore", "bench"]
@@ -26,6 +26,15 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         raise UsageError(f"{self.prog}: {message} (see --help)")
+
+
+def path_flag(text):
+    """The argparse `type` of every flag that names a file or folder: an empty one is a
+    usage error (it would pass the early checks and fail after the work, or silently mean
+    the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the path is empty; give a file or folder name")
+    return text
 
 
 def nearest_existing(path):
@@ -89,6 +98,15 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except MemoryError as error:  # Python's own has no message: say what it means
+        if debug:
+            raise
+        print(
+            f"error: out of memory{': ' + str(error) if str(error) else ''}; the sizes asked "
+            f"for need more memory than this machine has: use smaller ones",
+            file=sys.stderr,
+        )
+        return 1
     except BrokenPipeError:  # whoever read our output stopped (`| head`): they had enough.
         _silence_stdout()  # Stop quietly, and successfully: the work was done
         return 0

@@ -61,6 +61,7 @@ class Task:
     hint = ""  # where the attention should be, in one line
     vocab = ()  # the words; a token id is an index into this tuple
     seq_len = 0
+    num_sequences = None  # how many different sequences it can make (None: not known)
 
     def example(self, rng):
         """One random Example, drawn with `rng` (a random.Random)."""
@@ -98,6 +99,7 @@ class Recall(Task):
     }
     vocab = tuple(word for words in kinds.values() for word in words)
     seq_len = 2 * len(kinds)
+    num_sequences = (24 * 4**4) ** 2  # twice: 4! orders of the kinds, 4 words of each kind
 
     def kind(self, token):
         """The kind of a token id: its row in the table of kinds (0 = color, ...)."""
@@ -139,6 +141,7 @@ class Reverse(Task):
     vocab = letters + ("|",)
     n = 4
     seq_len = 2 * n
+    num_sequences = len(letters) ** n  # the first half decides the rest
 
     def example(self, rng):
         n = self.n
@@ -170,6 +173,7 @@ class Lag(Task):
     vocab = ("a", "b", "c", "d", "e", "f", "g", "h")
     lag = 2
     seq_len = 8
+    num_sequences = len(vocab) ** seq_len
 
     def example(self, rng):
         tokens = [rng.randrange(len(self.vocab)) for _ in range(self.seq_len)]
@@ -203,7 +207,8 @@ class Data:
     Everything comes from one `random.Random(seed)`: the same seed gives the same held-out set
     and the same batches in the same order. The held-out sequences are all different, and a
     training batch redraws any sequence that is in the held-out set, so the model is scored on
-    sequences it never trained on.
+    sequences it never trained on. The held-out set may take at most half of the sequences a
+    task can make, so that training always has sequences left to draw.
 
     >>> data = Data(get_task("lag"), seed=0, heldout_size=5)
     >>> len(data.heldout), len(data.batch(3))
@@ -215,6 +220,13 @@ class Data:
             raise TypeError(f"task must be a Task, got {type(task).__name__}: use get_task(name)")
         if isinstance(heldout_size, bool) or not isinstance(heldout_size, int) or heldout_size < 1:
             raise ValueError(f"heldout_size must be a positive int, got {heldout_size!r}")
+        most = task.num_sequences // 2 if task.num_sequences else None
+        if most is not None and heldout_size > most:
+            raise ValueError(
+                f"heldout_size {heldout_size} is more than half of the {task.num_sequences} "
+                f"different {task.name} sequences, which would leave training (almost) nothing "
+                f"to draw; ask for at most {most}"
+            )
         self.task = task
         self.rng = random.Random(seed)
         self.heldout = []
@@ -242,9 +254,18 @@ class Data:
         """`size` fresh training examples, none of them from the held-out set."""
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
             raise ValueError(f"batch size must be an int >= 0, got {size!r}")
-        out = []
+        out, misses = [], 0  # misses: held-out sequences drawn in a row
         while len(out) < size:
             ex = self.task.example(self.rng)
             if not self.is_heldout(ex):
                 out.append(ex)
+                misses = 0
+            else:
+                misses += 1
+                if misses == 10_000:  # the held-out set holds (almost) every sequence there is
+                    raise RuntimeError(
+                        f"could not draw a {self.task.name} sequence outside the held-out set in "
+                        f"10,000 tries: it holds (almost) all of them; ask for a smaller "
+                        f"heldout_size"
+                    )
         return out

@@ -32,6 +32,8 @@ def add_arguments(parser):
 
 def run(args):
     names = [n.strip() for item in args.only or [] for n in item.split(",") if n.strip()]
+    if args.only is not None and not names:  # `--only ,` or `--only ""`: not "everything"
+        raise UsageError(f"bench: --only names no workload; choose from {', '.join(WORKLOADS)}")
     unknown = [n for n in names if n not in WORKLOADS]
     if unknown:
         raise UsageError(

@@ -5,7 +5,7 @@ import os
 import pathlib
 import webbrowser
 
-from ..cli import UsageError
+from ..cli import UsageError, path_flag
 from ..stages import MAX_WORDS, Stages, sentence_words
 from ..viz.explorer import explorer_page, main_html, page_data
 from ..viz.svg import write_svg
@@ -46,7 +46,10 @@ def add_arguments(parser):
     )
     parser.add_argument("--seed", type=int, default=0, help="seed for the random weights (0)")
     parser.add_argument(
-        "--out", default=os.path.join("out", "explore"), help="folder for index.html (out/explore)"
+        "--out",
+        type=path_flag,
+        default=os.path.join("out", "explore"),
+        help="folder for index.html (out/explore)",
     )
     parser.add_argument("--open", action="store_true", help="open the page in your browser")
     parser.add_argument(

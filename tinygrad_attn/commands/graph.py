@@ -14,7 +14,7 @@ import random
 import sys
 
 from .. import nn
-from ..cli import UsageError, nearest_existing
+from ..cli import UsageError, nearest_existing, path_flag
 from ..tensor import Tensor
 from ..value import Value
 from ..viz.graph import DETAILS, MAX_NODES, draw_graph, render_graph
@@ -46,7 +46,9 @@ def add_arguments(parser):
     parser.add_argument(
         "--format", choices=list(FORMATS), default=None, help="file format (from -o, else svg)"
     )
-    parser.add_argument("-o", "--output", default=None, help="file to write; - for standard output")
+    parser.add_argument(
+        "-o", "--output", type=path_flag, default=None, help="file to write; - for standard output"
+    )
     parser.add_argument(
         "--highlight",
         metavar="NAME",
@@ -91,7 +93,7 @@ def run(args):
     if output != "-":
         try:
             path, _ = picture_path(output, args.format)
-        except ValueError as error:
+        except (ValueError, IsADirectoryError) as error:
             raise UsageError(f"graph: {error}") from None
         _check_writable(path)
     options = {

@@ -1,11 +1,12 @@
 """`tinygrad-attn train`: watch attention being learned on a toy task."""
 
 import json
+import math
 import os
 import sys
 import time
 
-from ..cli import UsageError, nearest_existing
+from ..cli import UsageError, nearest_existing, path_flag
 from ..tasks import DEFAULT_TASK, TASKS
 from ..train import Config, format_attention, make_model, results, run_training, write_figures
 
@@ -37,13 +38,17 @@ def add_arguments(parser):
     )
     parser.add_argument(
         "--out",
+        type=path_flag,
         default=os.path.join("out", "train"),
         help="folder for figures and weights (default out/train)",
     )
-    parser.add_argument("--save", metavar="PATH", help="also write the trained weights here")
+    parser.add_argument(
+        "--save", metavar="PATH", type=path_flag, help="also write the trained weights here"
+    )
     parser.add_argument(
         "--load",
         metavar="PATH",
+        type=path_flag,
         help="start from weights written by --save or into --out (use the --task and --seed "
         "they were trained with: the seed decides which sequences are held out)",
     )
@@ -66,12 +71,23 @@ def run(args):
     trained = run_training(config, model=model, on_step=progress.update)
     progress.close()
 
+    report = results(trained)
+    broken = [k for k, v in report.items() if isinstance(v, float) and not math.isfinite(v)]
+    if broken:  # nan or inf: no honest figures or weights to write, and not valid JSON
+        message = (
+            f"train: {' and '.join(broken)} came out {report[broken[0]]} (training diverged, "
+            f"or the loaded weights are broken); nothing was written"
+        )
+        if args.json:
+            report = {k: None if k in broken else v for k, v in report.items()}
+            print(json.dumps({**report, "error": message}, allow_nan=False))
+        raise RuntimeError(message)
     paths = write_figures(trained, args.out)
     if args.save:
         paths.append(trained.model.save(args.save))
     _report(trained, paths)
     if args.json:
-        print(json.dumps(results(trained)))
+        print(json.dumps(report, allow_nan=False))
     return 0
 
 
@@ -129,18 +145,23 @@ def _load(model, path):
 
 
 class ProgressBar:
-    """One line on stderr: redrawn in place on a terminal, a line every tenth otherwise."""
+    """One line on stderr: redrawn in place on a terminal; otherwise (a pipe, a file) a line
+    at every tenth of the run or every `every` seconds, whichever comes first, and at the
+    end."""
 
-    def __init__(self, total, stream=None, width=24):
-        self.total, self.width = total, width
+    def __init__(self, total, stream=None, width=24, every=10.0):
+        self.total, self.width, self.every = total, width, every
         self.stream = sys.stderr if stream is None else stream
         self.live = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.start = time.perf_counter()
+        self.start = self.last = time.perf_counter()
         self.drawn = False
 
     def update(self, step, history):
-        if not self.live and step % max(1, self.total // 10) and step != self.total:
+        now = time.perf_counter()
+        tenth = step % max(1, self.total // 10) == 0
+        if not (self.live or tenth or step == self.total or now - self.last >= self.every):
             return
+        self.last = now
         done = round(self.width * step / self.total)
         bar = "#" * done + "-" * (self.width - done)
         line = (

@@ -2,7 +2,7 @@
 
 import os
 
-from ..cli import UsageError, nearest_existing
+from ..cli import UsageError, nearest_existing, path_flag
 from ..viz.render import find_renderer
 from ..walkthrough import DEFAULT_DIM, DEFAULT_HEADS, DEFAULT_SENTENCE
 from ..walkthrough import run as run_walkthrough
@@ -38,7 +38,10 @@ def add_arguments(parser):
     )
     parser.add_argument("--seed", type=int, default=0, help="seed for the weights (default 0)")
     parser.add_argument(
-        "--out", default="out/walkthrough", help="folder for the figures (default out/walkthrough)"
+        "--out",
+        type=path_flag,
+        default="out/walkthrough",
+        help="folder for the figures (default out/walkthrough)",
     )
 
 

@@ -23,7 +23,15 @@ import graphviz
 
 from ..tensor import Tensor
 from ..value import Value
-from .render import TIMEOUT, RendererNotFoundError, picture_path, render_dot, run_renderer
+from .render import (
+    TIMEOUT,
+    RendererNotFoundError,
+    check_timeout,
+    picture_path,
+    render_dot,
+    run_renderer,
+)
+from .svg import _clean
 
 __all__ = ["GraphPicture", "draw_graph", "render_graph", "LEVELS", "DETAILS", "MAX_NODES"]
 
@@ -162,10 +170,7 @@ def render_graph(root, path, format=None, timeout=TIMEOUT, **options):
     (True, True)
     """
     picture_path(path, format)  # a bad path or format fails before any drawing
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-        raise TypeError(f"timeout must be a number of seconds, got {type(timeout).__name__}")
-    if not timeout > 0:
-        raise ValueError(f"timeout must be a number of seconds > 0, got {timeout!r}")
+    check_timeout(timeout)
     picture = draw_graph(root, **options)
     return render_dot(picture.source, path, format, timeout)
 
@@ -308,8 +313,16 @@ def _edge(lit):
     return {"color": HIGHLIGHT, "penwidth": "2.2"} if lit else {}
 
 
+def _html(text):
+    """Text for an HTML-like label: control characters cleaned (as in figures), escaped."""
+    return html.escape(_clean(text))
+
+
 def _record_text(text):
-    """Escape the characters that a record label uses for its own structure."""
+    """Text for a record label: control characters cleaned (as in figures: a NUL or an
+    escape code breaks the layout program), then the characters that a record label uses
+    for its own structure escaped."""
+    text = _clean(text)
     for ch in "\\{}|<>":
         text = text.replace(ch, "\\" + ch)
     return text
@@ -351,7 +364,7 @@ def _draw_tensors(picture, nodes, root, on_path, values, folded):
             box = boxes[inner]
             with graph.subgraph(name=f"cluster_{box['number']}") as sub:
                 sub.attr(
-                    label=f"<<b>{html.escape(box['label'])}</b>>",
+                    label=f"<<b>{_html(box['label'])}</b>>",
                     labeljust="l",
                     style="rounded,filled",
                     fillcolor=CLUSTER_FILLS[(len(inner) - 1) % len(CLUSTER_FILLS)],
@@ -455,11 +468,11 @@ def _tensor_label(t, values):
     if _is_constant(t):
         lines = [_number(t.data[0])]
     elif t.op:
-        lines = [f"{html.escape(t.op)} {shape}"]
+        lines = [f"{_html(t.op)} {shape}"]
         if t.label:
-            lines.insert(0, f"<b>{html.escape(t.label)}</b>")
+            lines.insert(0, f"<b>{_html(t.label)}</b>")
     else:
-        lines = [f"<b>{html.escape(t.label or 'input')}</b>", shape]  # an unnamed leaf
+        lines = [f"<b>{_html(t.label or 'input')}</b>", shape]  # an unnamed leaf
     text = "<br/>".join(lines)
     if values and _small(t.shape):
         grad = t.grad if t.requires_grad else None

@@ -18,6 +18,7 @@ With none of these, `render_dot` writes the .dot file anyway and raises
 `RendererNotFoundError` (a RuntimeError) naming that file and how to get a renderer.
 """
 
+import math
 import os
 import shutil
 import subprocess
@@ -33,6 +34,7 @@ __all__ = [
     "run_renderer",
     "render_dot",
     "picture_path",
+    "check_timeout",
 ]
 
 RENDERER_ENV = "TINYGRAD_ATTN_DOT"
@@ -105,6 +107,7 @@ def run_renderer(source, format="svg", timeout=TIMEOUT):
     >>> svg.startswith(b"<?xml") and b"</svg>" in svg
     True
     """
+    check_timeout(timeout)
     program = find_renderer()
     command = [program, f"-T{format}"]
     if format == "svg":
@@ -126,9 +129,24 @@ def run_renderer(source, format="svg", timeout=TIMEOUT):
         lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
         reason = lines[0] if lines else "no message"
         raise RuntimeError(f"{program} failed (exit status {done.returncode}): {reason}")
+    if not done.stdout:  # "success" with no picture is still no picture
+        lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        said = f": {lines[0]}" if lines else ""
+        raise RuntimeError(
+            f"{program} wrote no picture (exit status 0){said}; is it a dot-compatible "
+            f"renderer? ({INSTALL_HINT})"
+        )
     if format == "svg":
         return done.stdout.replace(*SVG_FONTS)
     return done.stdout
+
+
+def check_timeout(timeout):
+    """A number of seconds > 0 and finite (a renderer cannot be waited for for ever)."""
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(f"timeout must be a number of seconds, got {type(timeout).__name__}")
+    if not 0 < timeout < math.inf:
+        raise ValueError(f"timeout must be a finite number of seconds > 0, got {timeout!r}")
 
 
 def render_dot(source, path, format=None, timeout=TIMEOUT):
@@ -169,6 +187,12 @@ def picture_path(path, format=None):
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or a path, got {type(path).__name__}")
+    if os.path.isdir(path) or os.fspath(path).endswith(("/", os.sep)):
+        # (a folder "out" would otherwise become the file "out.svg" beside it)
+        raise IsADirectoryError(
+            f"{os.fspath(path)} is a folder; give a file name in it, e.g. "
+            f"{os.path.join(os.fspath(path), 'graph.svg')}"
+        )
     path = Path(path)
     if format is not None and format not in FORMATS:
         raise ValueError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
