@@ -88,6 +88,7 @@ def away_from_the_start(module, seed=3):
 
 
 MASK = [[True, False, True, True], [True, True, False, True]] * 2  # (4, 4): no row empty
+EMPTY_ROW = [[True, True, False, False], [False] * 4, [True] * 4, [False, False, True, True]]
 
 CASES = {
     "Linear (T, in)": (lambda: nn.Linear(3, 5, rng=0), numbers(4, 3), ()),
@@ -115,6 +116,16 @@ CASES = {
         lambda: nn.MultiHeadAttention(4, 2, causal=True, rng=0),
         numbers(2, 4, 4),
         (MASK,),
+    ),
+    "MultiHeadAttention, a query that may look at nothing": (
+        lambda: nn.MultiHeadAttention(4, 2, bias=True, rng=0),
+        numbers(2, 4, 4),
+        (EMPTY_ROW,),
+    ),
+    "AttentionHead, causal and a query that may look at nothing": (
+        lambda: nn.AttentionHead(4, 3, causal=True, rng=0),
+        numbers(4, 4),
+        ([[False, True, True, True]] * 4,),
     ),
     "TransformerBlock": (
         lambda: away_from_the_start(nn.TransformerBlock(4, 2, d_hidden=8, rng=0)),

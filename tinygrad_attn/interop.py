@@ -277,9 +277,14 @@ def _define(torch):
         if mask is not None:
             given = torch.as_tensor(mask, device=device).bool()
             allowed = given if allowed is None else allowed & given
+        looks = None  # False for a query that may look at no key at all
         if allowed is not None:
+            looks = allowed.any(dim=-1, keepdim=True)  # (..., T_q, 1)
+            allowed = allowed | ~looks  # such a row is left unmasked for the softmax ...
             scores = scores.masked_fill(~allowed, -math.inf)  # exp(-inf) = 0
         weights = torch.softmax(scores, dim=-1)  # (..., T_q, T_k), rows sum to 1
+        if looks is not None:
+            weights = weights * looks  # ... and gets no attention: zeros, not 0/0 = nan
         return weights @ v, weights
 
     class FeedForwardTorch(nn.Module):
