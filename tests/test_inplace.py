@@ -107,7 +107,15 @@ def test_an_unlabelled_intermediate_is_named_by_its_op():
 # ---------------------------------------------------------------------- optimizers and loading
 
 
-@pytest.mark.parametrize("make", [lambda p: optim.SGD(p, lr=0.1), lambda p: optim.Adam(p, lr=0.1)])
+OPTIMIZERS = {
+    "SGD": lambda p: optim.SGD(p, lr=0.1),
+    "SGD with momentum": lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True),
+    "Adam": lambda p: optim.Adam(p, lr=0.1, weight_decay=0.1),
+    "AdamW": lambda p: optim.AdamW(p, lr=0.1),
+}
+
+
+@pytest.mark.parametrize("make", OPTIMIZERS.values(), ids=OPTIMIZERS)
 def test_an_optimizer_step_between_forward_and_backward_is_caught(make):
     layer = nn.Linear(2, 2, rng=0)
     opt = make(layer.parameters())

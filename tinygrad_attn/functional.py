@@ -137,8 +137,9 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
     scores = (scores / math.sqrt(d_k)).named("scaled scores")
     blocked = _blocked_positions(mask, causal, scores.shape)
     looks = None  # 0 for the queries that may look at no key, 1 for the others
-    if blocked is not None:
+    if mask is not None:  # (a causal mask alone leaves every query its own position)
         blocked, looks = _queries_that_look(blocked)
+    if blocked is not None:
         scores = scores.masked_fill(blocked, -math.inf)  # exp(-inf) = 0: no attention there
         scores = scores.named("masked scores")
     weights = scores.softmax(-1).named("weights")  # (..., T_q, T_k), each row sums to 1
