@@ -152,14 +152,16 @@ def test_a_composite_places_terms_side_by_side_without_overlap():
 def test_term_cells_carry_their_place_and_masked_cells_no_number():
     t = Term("w", "weights", [[1.0, 0.0], [0.25, 0.75]], ["a", "b"], ["a", "b"], masked=((0, 1),))
     root = ET.fromstring(term_svg(t))
-    cells = elements(root, "rect")
-    assert [(c.get("data-i"), c.get("data-j")) for c in cells] == [
-        ("0", "0"),
-        ("0", "1"),
-        ("1", "0"),
-        ("1", "1"),
+    cells = elements(root, "rect")  # row by row: the page numbers them from data-cols
+    assert root.get("data-cols") == "2" and len(cells) == 4
+    assert [c.get("class") for c in cells] == ["cell", "cell masked", "cell", "cell"]
+    x, y, size = (int(cells[0].get(a)) for a in ("x", "y", "width"))
+    assert [(int(c.get("x")), int(c.get("y"))) for c in cells] == [
+        (x, y),
+        (x + size, y),
+        (x, y + size),
+        (x + size, y + size),
     ]
-    assert cells[1].get("class") == "cell masked"
     values = [e.text for g in elements(root, "g", "values") for e in g]
     assert values == ["1.00", "0.25", "0.75"]
     w, h, middle = term_size(t)

@@ -17,8 +17,9 @@ One module draws them for three readers:
 * `stage_figures(stages, head)` and `gradient_figures(stages)`: which matrices each of the
   six stages (and the gradient view) shows, with titles and captions in plain words.
 
-Every cell is a `<rect class="cell" data-i= data-j=>`, and every matrix an `<svg class="term"
-data-m="Q">` naming its matrix in `Stages.matrices`: that is all the page needs to find the
+Every matrix is an `<svg class="term" data-m="Q" data-cols="6">` naming its matrix in
+`Stages.matrices`, its cells `<rect class="cell">` row by row (the page's script numbers
+them from that, to keep the file small): that is all the page needs to find the
 numbers behind a cell. Colours: blue for negative, white for 0, red for positive (each
 matrix scaled by its own largest size); attention weights white to dark blue over [0, 1].
 """
@@ -240,7 +241,7 @@ def _term_body(term, g):
             x0, y0 = int(left) + j * cell, int(top) + i * cell  # whole pixels (see _layout)
             kind = "cell masked" if masked else "cell"
             attrs = _attrs(x=x0, y=y0, width=cell, height=cell, fill=fill, class_=kind)
-            cells.append(f'<rect{attrs} data-i="{i}" data-j="{j}"/>')
+            cells.append(f"<rect{attrs}/>")
             if masked:  # crossed out, no number
                 cross = dict(class_="cross", pointer_events="none")
                 cells.append(
@@ -307,6 +308,7 @@ def term_svg(term, x=None, y=None):
     where = ' xmlns="http://www.w3.org/2000/svg"' if x is None else _attrs(x=x, y=y)
     head = (
         f'<svg{where} class="{kind}" data-m={quoteattr(_clean(term.key))} '
+        f'data-cols="{len(term.values[0])}" '
         f'width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
     )
     return "\n".join([head, *_term_body(term, g), "</svg>"])

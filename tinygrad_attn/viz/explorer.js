@@ -65,6 +65,17 @@
     select.disabled = heads < 2;
   }
 
+  // Each cell's row and column (data-i, data-j), from its place: cells come row by row.
+  function numberCells(root) {
+    all("svg.term", root).forEach(function (term) {
+      var cols = Number(term.getAttribute("data-cols"));
+      all("rect.cell", term).forEach(function (cell, k) {
+        cell.setAttribute("data-i", String(Math.floor(k / cols)));
+        cell.setAttribute("data-j", String(k % cols));
+      });
+    });
+  }
+
   // Keyboard: one Tab stop per result matrix, the arrow keys move inside it.
   function setUpFocus() {
     all("svg.term.result").forEach(function (term) {
@@ -364,6 +375,7 @@
 
   function start() {
     if (!data.views[state.view]) state.view = Object.keys(data.views)[0];
+    numberCells(document.getElementById("stages"));
     all(".explain").forEach(function (box) {
       if (!box.getAttribute("data-hint")) box.setAttribute("data-hint", box.textContent);
     });
