@@ -4,16 +4,19 @@ Part of `Tensor` (tensor.py). Softmax turns each row of scores into probabilitie
 op with its own backward, checked against the same thing composed from the reductions of
 ops_reduce.py and exp.
 
-Matrix multiplication is where attention spends its time: C[i, j] is row i of A dotted with
-column j of B. The dot products run as `sum(map(mul, row, col))` (`math.sumprod` on Python
-3.12+), so the multiply-adds happen in C rather than in a Python loop; the backward pass is
-two more matrix products of the same kind: dA = dC @ B^T, dB = A^T @ dC.
+Matrix multiplication is where attention spends its time: C = A B, where C[i, j] is row i of
+A dotted with column j of B. Its backward pass is two more matrix products of the same kind:
+
+    dA = dC B^T        dB = A^T dC
+
+The dot products themselves run in kernels.py.
 """
 
 import math
 from operator import mul
 
 from .autograd import record
+from .kernels import columns, dot_products, rows
 from .shapes import broadcast_index, broadcast_shape, check_size, normalize_axis, numel
 
 __all__ = ["MatrixOps"]
@@ -116,50 +119,36 @@ class MatrixOps:
         if len(b_shape) > 2:
             batch = broadcast_shape(a_shape[:-2], b_shape[:-2], f"matmul {a.shape} @ {b.shape}")
         check_size(batch + (n, m), "matmul")  # the output, before any of it is made
-        if len(b_shape) == 2:
-            # One matrix on the right (x @ W in every Linear): a batch of A's matrices is one
-            # tall matrix, so all its rows go through at once. Long dot products in the
-            # backward pass instead of one small product per matrix: ~17% faster training.
-            n_rows, a_blocks, b_blocks = numel(a_shape[:-1]), (0,), (0,)
-        else:
-            n_rows = n  # rows per matrix
-            a_blocks = _block_starts(a_shape[:-2], batch, n * k)  # where each A matrix starts
-            b_blocks = _block_starts(b_shape[:-2], batch, k * m)
+        shape = batch + ((n,) if len(a.shape) > 1 else ()) + ((m,) if len(b.shape) > 1 else ())
         A, B = a.data, b.data
-        nk, km, nm = n_rows * k, k * m, n_rows * m
-        shape = batch
-        if len(a.shape) > 1:
-            shape += (n,)
-        if len(b.shape) > 1:
-            shape += (m,)
-        if not (n_rows and k and m and a_blocks):  # an axis of size 0: every sum is empty
+        # The product is made of pairs of matrices: an (n, k) block of A's numbers times a
+        # (k, m) block of B's. One matrix on the right (x @ W in every Linear) pairs with all
+        # of A's matrices at once: they are stacked into one tall matrix.
+        if len(b_shape) == 2:
+            n, a_starts, b_starts = numel(a_shape[:-1]), [0], [0]
+        else:
+            a_starts = _block_starts(a_shape[:-2], batch, n * k)  # where each matrix starts
+            b_starts = _block_starts(b_shape[:-2], batch, k * m)
+        if not (n and k and m and a_starts):  # an axis of size 0: every sum is empty
             return record([0.0] * numel(shape), shape, "matmul", (a, b), _zero_grads(A, B))
 
         out = []
-        for sa, sb in zip(a_blocks, b_blocks):
-            rows = [A[i : i + k] for i in range(sa, sa + nk, k)]  # rows of A
-            cols = [B[j : sb + km : m] for j in range(sb, sb + m)]  # columns of B
-            out += _dot_all(rows, cols)  # C[i, j] = row i of A . column j of B
+        for sa, sb in zip(a_starts, b_starts):
+            out += dot_products(rows(A, sa, n, k), columns(B, sb, k, m))  # C = A B
 
-        def backward(g):
-            # C = A @ B  =>  dA = dC @ B^T  and  dB = A^T @ dC, for each matrix of the batch
-            blocks = list(zip(a_blocks, b_blocks, range(0, len(g), nm)))  # starts in A, B, dC
-            ga = gb = None
-            if a.requires_grad:
-                pieces = []
-                for _, sb, sc in blocks:
-                    g_rows = [g[i : i + m] for i in range(sc, sc + nm, m)]  # rows of dC
-                    b_rows = [B[p : p + m] for p in range(sb, sb + km, m)]  # = columns of B^T
-                    pieces.append(_dot_all(g_rows, b_rows))
-                ga = _combine_blocks(pieces, a_blocks, len(A))
-            if b.requires_grad:
-                pieces = []
-                for sa, _, sc in blocks:
-                    a_cols = [A[p : sa + nk : k] for p in range(sa, sa + k)]  # = rows of A^T
-                    g_cols = [g[j : sc + nm : m] for j in range(sc, sc + m)]  # columns of dC
-                    pieces.append(_dot_all(a_cols, g_cols))
-                gb = _combine_blocks(pieces, b_blocks, len(B))
-            return ga, gb
+        def backward(dC):
+            blocks = list(zip(a_starts, b_starts, range(0, len(dC), n * m)))  # in A, B, dC
+            dA = dB = None
+            if a.requires_grad:  # dA = dC B^T: the columns of B^T are the rows of B
+                dA = [dot_products(rows(dC, sc, n, m), rows(B, sb, k, m)) for _, sb, sc in blocks]
+                dA = _add_blocks(dA, a_starts, len(A))
+            if b.requires_grad:  # dB = A^T dC: the rows of A^T are the columns of A
+                dB = [
+                    dot_products(columns(A, sa, n, k), columns(dC, sc, n, m))
+                    for sa, _, sc in blocks
+                ]
+                dB = _add_blocks(dB, b_starts, len(B))
+            return dA, dB
 
         return record(out, shape, "matmul", (a, b), backward, saves="inputs")
 
@@ -184,7 +173,7 @@ def _zero_grads(A, B):
     return lambda g: ([0.0] * len(A), [0.0] * len(B))
 
 
-def _combine_blocks(pieces, starts, length):
+def _add_blocks(pieces, starts, length):
     """One gradient from per-block gradients: joined in order, or added up where broadcasting
     made several output blocks read the same input block."""
     if len(pieces) == 1:
@@ -196,20 +185,3 @@ def _combine_blocks(pieces, starts, length):
         end = start + len(piece)
         grad[start:end] = [t + v for t, v in zip(grad[start:end], piece)]
     return grad
-
-
-if hasattr(math, "sumprod"):  # Python 3.12+: one C call per dot product
-
-    def _dot_all(rows, cols):
-        """Every row . every column: the inner loop of every matmul, forward and backward."""
-        return [math.sumprod(r, c) for r in rows for c in cols]
-
-else:
-
-    def _dot_all(rows, cols):
-        """Every row . every column: the inner loop of every matmul, forward and backward.
-        sum(map(mul, r, c)) runs the multiply-adds in C: on Python 3.11 about 1.3x faster
-        than a `for` loop over the numbers and 1.5x faster than summing a list comprehension
-        (rows of 16 to 64 numbers); 64x64 products reach 88% of the fastest plain-Python
-        multiply-add rate (benchmarks/, workload C)."""
-        return [sum(map(mul, r, c)) for r in rows for c in cols]
