@@ -25,7 +25,8 @@ from tinygrad_attn import Tensor, nn
 from tinygrad_attn.commands.graph import attention_word_values, neuron_values
 from tinygrad_attn.stages import Stages
 from tinygrad_attn.viz import render_graph, write_svg
-from tinygrad_attn.viz.composite import figure_svg, file_name, gradient_figures, stage_figures
+from tinygrad_attn.viz.composite import figure_svg
+from tinygrad_attn.viz.stage_figures import file_name, gradient_figures, stage_figures
 from tinygrad_attn.walkthrough import Walkthrough
 from tinygrad_attn.walkthrough_figures import stage_svg
 

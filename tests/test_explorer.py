@@ -14,16 +14,10 @@ from figure_checks import SVG, assert_nothing_overlaps, elements, inside, rect_c
 
 from tinygrad_attn.cli import main
 from tinygrad_attn.stages import MAX_WORDS, Stages
-from tinygrad_attn.viz.composite import (
-    Term,
-    figure_svg,
-    gradient_figures,
-    stage_figures,
-    term_size,
-    term_svg,
-)
+from tinygrad_attn.viz.composite import Term, figure_svg, term_size, term_svg
 from tinygrad_attn.viz.explorer import explorer_page, page_data
 from tinygrad_attn.viz.explorer_server import MAX_BODY, make_server
+from tinygrad_attn.viz.stage_figures import gradient_figures, stage_figures
 from tinygrad_attn.walkthrough import Walkthrough
 
 SENTENCE = "I play with a cat and it purrs"

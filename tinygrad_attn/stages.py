@@ -16,8 +16,8 @@ gradient of the loss with respect to each weight matrix together with the gradie
 reach Q, K, V and the output, so that the chain rule can be drawn as matrix products too:
 dL/dW_q = X^T dL/dQ.
 
-The composite figures (viz/composite.py) and the explorer page (viz/explorer.py) only draw
-what is here. Two sources of numbers:
+The composite figures (viz/composite.py, viz/stage_figures.py) and the explorer page
+(viz/explorer.py) only draw what is here. Two sources of numbers:
 
 * `Stages.random(sentence, dim, heads, seed)`: seeded random X and weights, the same numbers
   `tinygrad-attn walkthrough` prints for the same flags;

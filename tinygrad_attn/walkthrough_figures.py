@@ -15,8 +15,9 @@ import tempfile
 from .stages import Stages
 from .viz import find_renderer, render_graph
 from .viz.colours import shared_range
-from .viz.composite import figure_svg, file_name, gradient_figures, stage_figures
+from .viz.composite import figure_svg
 from .viz.figures import heatmap_svg, matrix_svg, write_svg
+from .viz.stage_figures import file_name, gradient_figures, stage_figures
 
 __all__ = ["stage_svg", "write_figures"]
 

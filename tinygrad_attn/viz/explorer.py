@@ -18,7 +18,9 @@ from html import escape
 from importlib import resources
 
 from .charts import line_chart_svg
-from .composite import RAMPS, STAGE_TITLES, Term, gradient_figures, stage_figures, term_svg
+from .colours import RAMPS
+from .composite import Term, term_svg
+from .stage_figures import STAGE_TITLES, gradient_figures, stage_figures
 
 __all__ = ["explorer_page", "main_html", "page_data", "VIEW_NAMES"]
 
