@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tinygrad_attn import Tensor, nn
+from tinygrad_attn import Tensor, nn, step_by_step
 from tinygrad_attn.commands.graph import attention_word_values, neuron_values
 from tinygrad_attn.stages import Stages
 from tinygrad_attn.viz import render_graph, write_svg
@@ -130,7 +130,8 @@ def graph_figures(folder):
 
     mha = nn.MultiHeadAttention(d_model=4, num_heads=2, causal=True, rng=0)
     x = Tensor.randn(4, 4, rng=1, label="x")
-    loss = (mha(x) ** 2).mean().named("loss")
+    with step_by_step():  # every step of attention its own op, to be drawn
+        loss = (mha(x) ** 2).mean().named("loss")
     loss.backward()
     for name, detail in (("graph_multi_head.svg", "folded"), ("graph_multi_head_full.svg", "full")):
         written.append(render_graph(loss, os.path.join(folder, name), rankdir="TB", detail=detail))

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 import graphviz
 import pytest
 
-from tinygrad_attn import Tensor, Value, gradcheck, nn
+from tinygrad_attn import Tensor, Value, gradcheck, nn, step_by_step
 from tinygrad_attn.viz import GraphPicture, RendererNotFoundError, draw_graph, render, render_graph
 from tinygrad_attn.viz.graph import HIGHLIGHT, INPUT, PARAMETER
 
@@ -34,7 +34,8 @@ def multi_head(seed=0):
     """Multi-head attention on 4 words, loss = mean(y*y), after backward."""
     mha = nn.MultiHeadAttention(d_model=4, num_heads=2, causal=True, rng=seed)
     x = Tensor.randn(4, 4, rng=seed + 1, label="x")
-    y = mha(x)
+    with step_by_step():  # every step its own op: the picture of the explanation
+        y = mha(x)
     loss = (y * y).mean()
     loss.label = "loss"
     loss.backward()

@@ -5,7 +5,7 @@ derivatives), tensor.py and autograd.py (the same idea for arrays), functional.p
 (attention), optim.py (learning), viz/ (pictures of it all).
 """
 
-from .autograd import detect_anomaly, no_grad, scope
+from .autograd import detect_anomaly, no_grad, scope, step_by_step
 from .gradcheck import GradcheckResult, gradcheck
 from .shapes import get_max_elements, set_max_elements
 from .tensor import Tensor, manual_seed, where
@@ -19,6 +19,7 @@ __all__ = [
     "where",
     "no_grad",
     "scope",
+    "step_by_step",
     "detect_anomaly",
     "manual_seed",
     "set_max_elements",

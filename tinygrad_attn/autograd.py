@@ -19,6 +19,8 @@ The switches below change what `record` does. Each thread has its own (as in PyT
 
 * `no_grad()`: record nothing (evaluation, optimizer updates);
 * `scope(label)`: remember which module call made each op, for graph pictures;
+* `step_by_step()`: record attention one step at a time (scores, weights, ...), for graph
+  pictures, instead of as one op (ops_attention.py);
 * `detect_anomaly()`: stop at the first op that produces nan, naming it and where it was made.
 """
 
@@ -32,6 +34,7 @@ from .value import _float, _user_site, anomaly_advice
 __all__ = [
     "no_grad",
     "scope",
+    "step_by_step",
     "detect_anomaly",
     "Storage",
     "write_in_place",
@@ -52,7 +55,9 @@ class _Modes(threading.local):
         self.no_grad = []  # the no_grad() blocks this thread is inside
         self.scopes = []  # (scope block, (number, label)) for each scope() it is inside
         self.anomaly = []  # the detect_anomaly() blocks it is inside
+        self.stepwise = []  # the step_by_step() blocks it is inside
         self.grad_enabled = True  # no no_grad() block: ops record a graph
+        self.fused = True  # no step_by_step() block: attention may run as one op
         self.scope = ()  # ((number, label), ...) of the scopes, outermost first
         self.detecting = False  # inside detect_anomaly()
 
@@ -123,6 +128,38 @@ class scope:
     def __exit__(self, *exc):
         _leave(_modes.scopes, self, "scope(label)")
         _modes.scope = tuple(frame for _, frame in _modes.scopes)
+
+
+class step_by_step:
+    """Inside `with step_by_step():` attention records each of its steps as an op of its
+    own: the scores, the scaled and masked scores, the weights and the weighted sum, as
+    `F.scaled_dot_product_attention` writes them, so graph pictures show every step.
+    Outside it attention runs as one op with its backward pass written out (faster, the
+    same numbers; see ops_attention.py). It holds for the thread that entered it.
+
+    >>> from tinygrad_attn import Tensor, functional as F
+    >>> q = Tensor([[1.0, 0.0], [0.0, 1.0]], requires_grad=True)
+    >>> F.scaled_dot_product_attention(q, q, q)[0].op
+    'attention'
+    >>> with step_by_step():
+    ...     out, weights = F.scaled_dot_product_attention(q, q, q)
+    >>> out.op, out.children[0].label, weights.op
+    ('matmul', 'weights', 'softmax')
+    """
+
+    def __enter__(self):
+        _modes.stepwise.append(self)
+        _modes.fused = False
+        return self
+
+    def __exit__(self, *exc):
+        _leave(_modes.stepwise, self, "step_by_step()")
+        _modes.fused = not _modes.stepwise
+
+
+def fused():
+    """May attention run as one op in this thread (no step_by_step() block around)?"""
+    return _modes.fused
 
 
 class detect_anomaly:

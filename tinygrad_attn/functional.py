@@ -16,6 +16,8 @@ pictures show.
 import math
 from functools import lru_cache
 
+from .autograd import fused
+from .ops_attention import attention
 from .shapes import check_size
 from .tensor import Tensor, random_generator
 
@@ -132,6 +134,11 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
             f"attention: k and v must hold the same number of positions, got {k.shape} and "
             f"{v.shape}"
         )
+    if mask is None and fits_one_op(
+        q, k, v, causal
+    ):  # the same numbers as one op: ops_attention.py
+        out, weights = attention(q, k, v, causal)
+        return out.named("output"), weights
     d_k = q.shape[-1]
     scores = (q @ k.transpose(-2, -1)).named("scores")  # (..., T_q, T_k)
     scores = (scores / math.sqrt(d_k)).named("scaled scores")
@@ -146,6 +153,20 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
     if looks is not None:  # rows with no key to look at: no attention at all, 0 not nan
         weights = (weights * looks).named("weights")  # (..., T_q, T_k) * (..., T_q, 1)
     return (weights @ v).named("output"), weights  # (..., T_q, d_v)
+
+
+def fits_one_op(q, k, v, causal):
+    """Can attention over q, k and v run as one op (ops_attention.py)? Not inside
+    step_by_step(), and only for q, k, v with the same leading axes, no axis of size 0
+    and, with a causal mask, as many queries as keys."""
+    return (
+        fused()
+        and q.shape[:-2] == k.shape[:-2] == v.shape[:-2]
+        and (not causal or q.shape[-2] == k.shape[-2])
+        and all(q.shape)
+        and all(k.shape)
+        and all(v.shape)
+    )
 
 
 def causal_mask(T):

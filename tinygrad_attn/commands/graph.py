@@ -14,6 +14,7 @@ import random
 import sys
 
 from .. import nn
+from ..autograd import step_by_step
 from ..cli import UsageError, nearest_existing, path_flag
 from ..tensor import Tensor
 from ..value import Value
@@ -258,7 +259,8 @@ def _head_numbers():
 def attention_head_tensors():
     """One attention head (nn.AttentionHead) on 4 words x 3 numbers; loss = mean(out^2)."""
     x, head = _head_numbers()
-    out = head(Tensor(x, label="x"))  # (4, 3)
+    with step_by_step():  # every step of attention its own op, to be drawn
+        out = head(Tensor(x, label="x"))  # (4, 3)
     loss = (out * out).mean().named("loss")
     loss.backward()
     return loss
@@ -325,7 +327,8 @@ def multi_head_tensors():
     rng = random.Random(0)
     mha = nn.MultiHeadAttention(d_model=4, num_heads=2, causal=True, rng=rng)
     x = Tensor([[round(rng.uniform(-1, 1), 2) for _ in range(4)] for _ in SENTENCE], label="x")
-    y = mha(x)  # (4, 4)
+    with step_by_step():  # every step of attention its own op, to be drawn
+        y = mha(x)  # (4, 4)
     loss = (y * y).mean().named("loss")
     loss.backward()
     return loss

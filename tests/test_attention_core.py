@@ -1,0 +1,201 @@
+"""Specification of the attention core (ops_attention.py): attention as one op gives the
+numbers of attention step by step, its gradients pass gradcheck, and the switch between the
+two (`step_by_step()`) holds per thread."""
+
+import math
+import threading
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tinygrad_attn import Tensor, detect_anomaly, gradcheck, nn, step_by_step
+from tinygrad_attn import functional as F
+from tinygrad_attn.ops_attention import attention
+
+
+def leaf(shape, seed, label="t"):
+    return Tensor.randn(*shape, requires_grad=True, rng=seed, label=label)
+
+
+def run(fn, inputs, loss_reads_weights=False, seed=99):
+    """fn(*inputs) -> (output, weights): their numbers, and the gradient of every input for
+    a fixed random gradient of the output (plus one of the weights, if asked)."""
+    for t in inputs:
+        t.zero_grad()
+    out, weights = fn(*inputs)
+    loss = (out * Tensor.randn(*out.shape, rng=seed)).sum()
+    if loss_reads_weights:
+        loss = loss + (weights * Tensor.randn(*weights.shape, rng=seed + 1)).sum()
+    loss.backward()
+    return out.tolist(), weights.tolist(), [t.grad.tolist() for t in inputs]
+
+
+def both_ways(fn, inputs, loss_reads_weights=False):
+    """fn run as one op and step by step."""
+    fused = run(fn, inputs, loss_reads_weights)
+    with step_by_step():
+        composed = run(fn, inputs, loss_reads_weights)
+    return fused, composed
+
+
+def flat(nested):
+    stack, out = [nested], []
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(reversed(item))
+        else:
+            out.append(item)
+    return out
+
+
+def scaled(q, k, v, causal):
+    return F.scaled_dot_product_attention(q, k, v, causal=causal)
+
+
+# ---------------------------------------------------------------------- the same numbers
+
+
+@given(
+    st.integers(0, 2),  # leading axes
+    st.integers(1, 9),  # queries
+    st.integers(1, 9),  # keys
+    st.integers(1, 5),  # d
+    st.integers(1, 4),  # d_v
+    st.booleans(),
+    st.integers(0, 10**6),
+)
+def test_one_op_gives_the_numbers_and_gradients_of_the_steps(lead, T_q, T_k, d, d_v, causal, seed):
+    if causal:
+        T_k = T_q  # a causal mask pairs query t with keys 0..t
+    batch = (2, 3)[:lead]
+    q = leaf(batch + (T_q, d), seed, "q")
+    k = leaf(batch + (T_k, d), seed + 1, "k")
+    v = leaf(batch + (T_k, d_v), seed + 2, "v")
+    fused, composed = both_ways(lambda q, k, v: scaled(q, k, v, causal), [q, k, v])
+    assert fused == composed  # output, weights and the three gradients, number for number
+
+
+@given(st.integers(1, 9), st.integers(1, 4), st.booleans(), st.integers(0, 10**6))
+def test_a_loss_that_reads_the_weights_too_gets_their_gradient_within_rounding(T, d, causal, seed):
+    # Step by step, the weights add up their two gradients before softmax's backward pass;
+    # as one op, each path goes through it on its own and q and k add the results: the same
+    # sum in another order, so equal to within rounding, not number for number.
+    q, k, v = leaf((T, d), seed, "q"), leaf((T, d), seed + 1, "k"), leaf((T, d), seed + 2, "v")
+    fused, composed = both_ways(lambda q, k, v: scaled(q, k, v, causal), [q, k, v], True)
+    assert fused[:2] == composed[:2]  # the forward numbers are the same
+    for a, b in zip(flat(fused[2]), flat(composed[2])):
+        assert a == pytest.approx(b, rel=1e-12, abs=1e-14)
+
+
+@pytest.mark.parametrize("T", [1, 7, 8, 9, 17, 33])  # around the blocks of 8 queries
+@pytest.mark.parametrize("causal", [True, False])
+def test_multi_head_layer_as_one_op_equals_the_layer_step_by_step(T, causal):
+    mha = nn.MultiHeadAttention(d_model=6, num_heads=3, causal=causal, rng=T)
+    x = leaf((2, T, 6), T + 1, "x")
+
+    def layer(x, *weights):  # the weights are inputs too: their gradients are compared
+        return mha(x), mha.attention
+
+    fused, composed = both_ways(layer, [x, *mha.parameters()])
+    assert fused == composed
+
+
+def test_the_layer_takes_the_one_op_only_outside_step_by_step():
+    mha = nn.MultiHeadAttention(d_model=4, num_heads=2, causal=True, rng=0)
+    x = Tensor.randn(3, 4, rng=1)
+    ops = {t.op for t in mha(x).topological_order()}
+    assert "attention" in ops and "softmax" not in ops
+    with step_by_step():
+        ops = {t.op for t in mha(x).topological_order()}
+    assert "attention" not in ops and {"softmax", "masked_fill", "transpose"} <= ops
+
+
+def test_a_mask_other_than_causal_takes_the_steps():
+    q = leaf((3, 2), 0)
+    out, _ = F.scaled_dot_product_attention(q, q, q, mask=[[True, False, True]] * 3)
+    assert out.op == "matmul"  # weights @ v, the last step
+
+
+def test_the_outputs_carry_the_names_of_the_steps():
+    q, k, v = leaf((4, 2), 0), leaf((4, 2), 1), leaf((4, 3), 2)
+    out, weights = F.scaled_dot_product_attention(q, k, v, causal=True)
+    assert (out.label, out.op, out.shape) == ("output", "attention", (4, 3))
+    assert (weights.label, weights.shape) == ("weights", (4, 4))
+    mha = nn.MultiHeadAttention(d_model=4, num_heads=2, rng=0)
+    y = mha(Tensor.randn(2, 5, 4, rng=1))
+    assert y.children[0].label == "concat" and mha.attention.shape == (2, 2, 5, 5)
+
+
+def test_causal_weights_are_zero_after_each_query_and_rows_sum_to_one():
+    q, k, v = leaf((2, 10, 3), 0), leaf((2, 10, 3), 1), leaf((2, 10, 3), 2)
+    _, weights = attention(q, k, v, causal=True)
+    for matrix in weights.tolist():
+        for t, row in enumerate(matrix):
+            assert all(w == 0.0 for w in row[t + 1 :])
+            assert math.isclose(sum(row), 1.0, rel_tol=1e-12)
+
+
+# ---------------------------------------------------------------------- gradients
+
+
+@pytest.mark.parametrize("causal", [True, False])
+@pytest.mark.parametrize("heads", [None, 2])
+def test_gradcheck_passes_the_output_and_the_weights(causal, heads):
+    q, k, v = leaf((2, 5, 4), 0), leaf((2, 5, 4), 1), leaf((2, 5, 2), 2)
+    result = gradcheck(lambda q, k, v: attention(q, k, v, causal, heads)[0], [q, k, v])
+    assert result.ok, result
+    result = gradcheck(lambda q, k: attention(q, k, v, causal, heads)[1], [q, k])
+    assert result.ok, result
+
+
+def test_gradcheck_fails_when_the_written_out_backward_is_wrong(monkeypatch):
+    from tinygrad_attn import ops_attention
+
+    right = ops_attention._softmax_backward
+
+    def off_by_a_little(p, dp, n, scale):
+        return [g * 1.01 for g in right(p, dp, n, scale)]
+
+    monkeypatch.setattr(ops_attention, "_softmax_backward", off_by_a_little)
+    q, k, v = leaf((3, 2), 0), leaf((3, 2), 1), leaf((3, 2), 2)
+    assert not gradcheck(lambda q, k, v: attention(q, k, v, causal=True)[0], [q, k, v]).ok
+
+
+# ---------------------------------------------------------------------- the engine's rules
+
+
+def test_inputs_changed_in_place_after_the_op_refuse_backward():
+    q, k, v = leaf((3, 2), 0, "q"), leaf((3, 2), 1, "k"), leaf((3, 2), 2, "v")
+    out, _ = F.scaled_dot_product_attention(q, k, v, causal=True)
+    v.data[0] = 5.0
+    with pytest.raises(RuntimeError, match="'v' .* changed in place after 'attention'"):
+        out.sum().backward()
+
+
+def test_detect_anomaly_names_the_one_op():
+    q, k = leaf((2, 2), 0), leaf((2, 2), 1)
+    v = Tensor([[math.nan, 0.0], [1.0, 1.0]], requires_grad=True)
+    with detect_anomaly(), pytest.raises(RuntimeError, match="'attention' produced nan"):
+        F.scaled_dot_product_attention(q, k, v)
+
+
+def test_step_by_step_holds_for_the_thread_that_entered_it():
+    q = leaf((3, 2), 0)
+    seen = []
+
+    def other_thread():
+        seen.append(F.scaled_dot_product_attention(q, q, q)[0].op)
+
+    with step_by_step():
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        thread.join(10)
+        here = F.scaled_dot_product_attention(q, q, q)[0].op
+    assert (here, seen) == ("matmul", ["attention"])
+
+
+def test_leaving_step_by_step_that_was_not_entered_is_an_error():
+    with pytest.raises(RuntimeError, match="step_by_step: this block was not entered"):
+        step_by_step().__exit__(None, None, None)
