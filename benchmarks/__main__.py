@@ -14,7 +14,7 @@ import sys
 import time
 from importlib import metadata
 
-from . import bench_attention, bench_matmul, bench_softmax, bench_value
+from . import bench_attention, bench_matmul, bench_names, bench_softmax, bench_value
 from .timing import EnginesDisagree, Settings
 
 WORKLOADS = {
@@ -22,6 +22,7 @@ WORKLOADS = {
     "attention": bench_attention.run,
     "matmul": bench_matmul.run,
     "softmax": bench_softmax.run,
+    "names": bench_names.run,
 }
 
 

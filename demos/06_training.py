@@ -23,7 +23,8 @@ import math
 
 from tinygrad_attn import no_grad
 from tinygrad_attn.tasks import Data, get_task
-from tinygrad_attn.train import Config, attention_of, format_attention, make_model, run_training
+from tinygrad_attn.train import Config, attention_of, make_model, run_training
+from tinygrad_attn.train_figures import format_attention
 
 task = get_task("recall")
 print(f"task {task.name}: {task.summary}\n")

@@ -141,7 +141,7 @@ def graph_figures(folder):
 def training_figures(folder):
     """Attention before and after training, and the training curves (a real training run)."""
     from tinygrad_attn.train import run_training
-    from tinygrad_attn.train import training_figures as figures_of_run
+    from tinygrad_attn.train_figures import training_figures as figures_of_run
 
     run = run_training()
     written = []

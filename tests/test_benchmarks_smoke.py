@@ -32,9 +32,9 @@ def test_quick_run_prints_one_table_per_workload_and_exits_zero():
     )
     assert run.returncode == 0, run.stderr
     titles = tables_in(run.stdout)
-    assert [t[:2] for t in titles] == ["A.", "B.", "C.", "D."]
+    assert [t[:2] for t in titles] == ["A.", "B.", "C.", "D.", "E."]
     assert "CPUs" in run.stdout.splitlines()[0]  # the header says where it ran
-    assert run.stdout.count("| target") == 4  # every table has a target column
+    assert run.stdout.count("| target") == 5  # every table has a target column
     assert "all" in run.stdout and "engines agree" in run.stdout
 
 

@@ -23,11 +23,11 @@ from tinygrad_attn.tasks import Data, get_task
 from tinygrad_attn.train import (
     Config,
     attention_accuracy,
-    format_attention,
     loss_and_logits,
     make_model,
     task_accuracy,
 )
+from tinygrad_attn.train_figures import format_attention
 from tinygrad_attn.walkthrough import Walkthrough
 
 DOC = Path(__file__).parent.parent / "docs" / "08_errors.md"

@@ -15,17 +15,16 @@ from tinygrad_attn.train import (
     History,
     attention_accuracy,
     evaluate,
-    format_attention,
     make_model,
     results,
     run_training,
     task_accuracy,
-    training_figures,
-    write_figures,
 )
+from tinygrad_attn.train_figures import format_attention, training_figures, write_figures
 
 SHORT = Config(steps=25, batch_size=16, heldout_size=32)  # the default task, a few seconds
-KEYS = {"final_loss", "task_accuracy", "attention_accuracy", "steps", "seconds"}
+KEYS = {"final_loss", "task_accuracy", "attention_accuracy", "heldout_loss", "baseline_loss"}
+KEYS |= {"steps", "seconds"}
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +117,7 @@ def test_evaluate_reports_the_best_head():
     assert score.per_head[score.best_head] == score.attention_accuracy
 
 
-def test_results_have_the_five_numbers(short_run):
+def test_results_have_the_seven_numbers(short_run):
     numbers = results(short_run)
     assert set(numbers) == KEYS
     assert numbers["steps"] == SHORT.steps
@@ -198,7 +197,7 @@ def test_the_progress_bar_prints_a_few_lines_when_not_a_terminal():
 # ---------------------------------------------------------------------- the command
 
 
-def test_train_json_last_line_has_the_five_keys(capsys, tmp_path):
+def test_train_json_last_line_has_the_seven_keys(capsys, tmp_path):
     status = main(["train", "--steps", "2", "--out", str(tmp_path / "out"), "--json"])
     out = capsys.readouterr().out
     assert status == 0

@@ -170,11 +170,13 @@ class Module:
         for name, p in params.items():  # everything checked: now change the parameters
             write_in_place(p, new_data[name])  # counted: older graphs refuse backward()
 
-    def save(self, path):
+    def save(self, path, info=None):
         """Write the parameters to a JSON file (never pickle: loading runs no code) and
         return `path`. The file is written whole or not at all (a new temporary file in the
         same folder replaces it in one step), and it is always standard JSON: weights that
-        are nan or inf are refused (ValueError), since JSON has no such numbers.
+        are nan or inf are refused (ValueError), since JSON has no such numbers. `info`, a
+        dict of JSON values, is stored beside the weights (what the model was trained on:
+        see train.save_trained).
 
         >>> import os, tempfile
         >>> from tinygrad_attn import nn
@@ -194,6 +196,8 @@ class Module:
                 f"for; nothing was written (detect_anomaly() finds where a nan came from)"
             )
         payload = {"format": _FORMAT, "model": type(self).__name__, "state": self.state_dict()}
+        if info is not None:
+            payload["info"] = info
         text = json.dumps(payload, allow_nan=False)
         write_atomic(path, text.encode("utf-8"), "save")
         return path

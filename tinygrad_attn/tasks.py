@@ -38,6 +38,7 @@ __all__ = [
     "Lag",
     "TASKS",
     "DEFAULT_TASK",
+    "all_tasks",
     "get_task",
     "Data",
 ]
@@ -51,6 +52,9 @@ class Example:
     positions: tuple  # the positions whose predictions count
     targets: tuple  # the right token at each of those positions
     keys: tuple  # the position attention should be on, for each of those positions
+    # Language tasks (language.py) predict the next token at EVERY position: `next` holds it,
+    # and the loss counts all of them. Empty for the toy tasks: the loss counts `positions`.
+    next: tuple = ()
 
 
 class Task:
@@ -70,6 +74,10 @@ class Task:
     def words(self, tokens):
         """Token ids -> their words, for tables and heatmap labels."""
         return [self.vocab[i] for i in tokens]
+
+    def data(self, seed=0, heldout_size=200):
+        """The task's examples for one run: a held-out set and training batches (`Data`)."""
+        return Data(self, seed=seed, heldout_size=heldout_size)
 
     def __repr__(self):
         return f"{type(self).__name__}()"
@@ -186,8 +194,28 @@ class Lag(Task):
         )
 
 
-TASKS = {task.name: task for task in (Recall(), Reverse(), Lag())}
+TASKS = {task.name: task for task in (Recall(), Reverse(), Lag())}  # the toy tasks
 DEFAULT_TASK = "recall"
+
+
+def all_tasks():
+    """Every task `train --task` knows: the toy tasks above, then the language tasks
+    (story.py, names.py: next-token prediction), by name.
+
+    >>> list(all_tasks())
+    ['recall', 'reverse', 'lag', 'story', 'names']
+    """
+    # imported here, not at the top: the language tasks build on Task and Example above
+    from .names import Names
+    from .story import Story
+
+    global _LANGUAGE_TASKS
+    if _LANGUAGE_TASKS is None:
+        _LANGUAGE_TASKS = {task.name: task for task in (Story(), Names())}
+    return {**TASKS, **_LANGUAGE_TASKS}
+
+
+_LANGUAGE_TASKS = None  # made once, on first use
 
 
 def get_task(name):
@@ -196,9 +224,10 @@ def get_task(name):
     >>> get_task("reverse").seq_len
     8
     """
-    if name not in TASKS:
-        raise ValueError(f"unknown task {name!r}; choose one of: {', '.join(TASKS)}")
-    return TASKS[name]
+    tasks = all_tasks()
+    if name not in tasks:
+        raise ValueError(f"unknown task {name!r}; choose one of: {', '.join(tasks)}")
+    return tasks[name]
 
 
 class Data:

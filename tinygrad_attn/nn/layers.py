@@ -98,18 +98,23 @@ class Linear(Module):
 
 class Embedding(Module):
     """A table of learned vectors, one row per token id: ids (...) -> vectors (..., dim).
+    The vectors start as random normal numbers with standard deviation `std`.
 
     >>> emb = Embedding(10, 4, rng=0)
     >>> emb([[1, 2, 3]]).shape
     (1, 3, 4)
     """
 
-    def __init__(self, num, dim, rng=None):
+    def __init__(self, num, dim, rng=None, std=1.0):
         _positive(num=num, dim=dim)
         check_size((num, dim), "Embedding")
+        if isinstance(std, bool) or not isinstance(std, (int, float)) or not 0 < std < math.inf:
+            raise ValueError(f"Embedding: std must be a finite number > 0, got {std!r}")
         gen = random_generator(rng)
         self.num, self.dim = num, dim
         self.weight = _parameter(Tensor.randn(num, dim, rng=gen))
+        if std != 1.0:
+            self.weight.data[:] = [std * x for x in self.weight.data]
 
     def forward(self, ids):
         flat, shape = _token_ids(ids)
@@ -267,7 +272,8 @@ class TinyTransformer(Module):
     """A small language model: token embeddings + positions -> blocks -> logits.
 
     ids (T,) or (B, T) -> logits (..., T, vocab_size). `positions` is "learned" (an
-    Embedding) or "sinusoidal" (fixed, `F.sinusoidal_positions`).
+    Embedding) or "sinusoidal" (fixed, `F.sinusoidal_positions`). `embedding_std` is the
+    spread of the learned token and position vectors at the start.
 
     >>> model = TinyTransformer(vocab_size=5, d_model=8, num_heads=2, num_layers=1,
     ...                         max_len=6, rng=0)
@@ -286,6 +292,7 @@ class TinyTransformer(Module):
         causal=True,
         positions="learned",
         rng=None,
+        embedding_std=1.0,
     ):
         _positive(vocab_size=vocab_size, d_model=d_model, num_heads=num_heads)
         _positive(num_layers=num_layers, max_len=max_len)
@@ -293,9 +300,9 @@ class TinyTransformer(Module):
             raise ValueError(f"positions must be 'learned' or 'sinusoidal', got {positions!r}")
         gen = random_generator(rng)
         self.vocab_size, self.max_len, self.positions = vocab_size, max_len, positions
-        self.tokens = Embedding(vocab_size, d_model, rng=gen)
+        self.tokens = Embedding(vocab_size, d_model, rng=gen, std=embedding_std)
         if positions == "learned":
-            self.pos = Embedding(max_len, d_model, rng=gen)
+            self.pos = Embedding(max_len, d_model, rng=gen, std=embedding_std)
         else:
             self.pos = None
             self._sinusoid = F.sinusoidal_positions(max_len, d_model)
@@ -306,7 +313,9 @@ class TinyTransformer(Module):
         self.norm = LayerNorm(d_model)
         self.out = Linear(d_model, vocab_size, rng=gen)
 
-    def forward(self, ids):
+    def forward(self, ids, mask=None):
+        """`mask` (optional, True = may attend) broadcasts to the attention weights (..., heads,
+        T, T); e.g. (B, 1, 1, T) with False at the padding of shorter sequences."""
         _, shape = _token_ids(ids)
         T = shape[-1]
         if T > self.max_len:
@@ -317,7 +326,7 @@ class TinyTransformer(Module):
         else:
             x = x + self._sinusoid[:T]
         for block in self.blocks:
-            x = block(x)
+            x = block(x, mask)
         return self.out(self.norm(x))  # (..., T, vocab_size)
 
     def attention_maps(self):
