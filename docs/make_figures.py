@@ -62,6 +62,15 @@ def composite_figures():
     return {file_name(f): figure_svg(f) for f in figures}
 
 
+def story_model():
+    """The trained story model shipped with the package, with the record of its training
+    that the explorer replays (a training run of about half a minute)."""
+    from tinygrad_attn.story_model import SHIPPED, write_shipped
+
+    write_shipped(SHIPPED)
+    return SHIPPED
+
+
 def explorer_screenshot(folder):
     """A picture of the explorer page (tinygrad-attn explore) as a browser shows it, with
     one score explained. Needs Chromium and Playwright (`make test-browser` installs them);
@@ -83,15 +92,16 @@ def explorer_screenshot(folder):
         with contextlib.redirect_stdout(io.StringIO()):  # its "open it in a browser" message
             cli(["explore", "--out", tmp])
 
-        def point_at_a_score(page):  # stage 3 at the top, the score of "it" for "cat"
-            page.evaluate("document.querySelector(\"section[data-stage='3']\").scrollIntoView()")
+        def show_it_on_cat(page):  # the trained model's weights, the row of "it" explained
+            page.check("input[name='view'][value='trained']")
+            page.evaluate("document.querySelector(\"section[data-stage='4']\").scrollIntoView()")
             page.locator(
-                "section[data-stage='3'] .variant:not([hidden]) "
-                "svg[data-m='scores_1'] rect[data-i='6'][data-j='4']"
+                "section[data-stage='4'] .variant:not([hidden]) "
+                "svg[data-m^='weights_'] rect[data-i='7'][data-j='5']"
             ).hover()
 
         path = os.path.join(folder, SCREENSHOT)
-        return [screenshot(os.path.join(tmp, "index.html"), path, 1280, 800, point_at_a_score)]
+        return [screenshot(os.path.join(tmp, "index.html"), path, 1280, 800, show_it_on_cat)]
 
 
 def readme_figure(folder):
@@ -203,6 +213,7 @@ def main(argv=None):
     written = quick_figures(args.out)
     if not args.quick:
         written += training_figures(args.out)
+        written.append(story_model())
         written += explorer_screenshot(args.out)
     for path in written:
         print(path)

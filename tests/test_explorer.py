@@ -402,3 +402,59 @@ def test_a_models_words_must_be_in_its_vocabulary():
         Stages.from_model(small_model(), ["cat"], VOCAB)
     with pytest.raises(ValueError, match="at most 6"):
         Stages.from_model(small_model(), ["a"] * 7, VOCAB)
+
+
+# ---------------------------------------------------------------------- the shipped story model
+
+
+def test_the_shipped_story_model_comes_with_its_training_record():
+    from tinygrad_attn.story_model import load_story
+
+    model, task, record = load_story()
+    assert task.name == "story" and record["words"][:3] == [".", "I", "play"]
+    assert record["steps"][0] == 0 and len(record["weights"]) == len(record["steps"])
+    assert len(record["loss"]) == record["steps"][-1]  # one loss per training step
+    first, last = record["weights"][0], record["weights"][-1]
+    (it, cat) = record["focus"][0]
+    assert last[it][cat] > first[it][cat]  # training moved the row of "it" onto "cat"
+
+
+def test_the_trained_model_looks_from_it_to_cat():
+    from tinygrad_attn.story_model import load_story, story_view
+
+    model, task, _ = load_story()
+    s = story_view(model, task, SENTENCE.split())
+    assert s.words[0] == "." and s.focus == [(7, 5)] and s.causal
+    row = s.matrices[f"weights_{s.start_head}"][7]  # the head the page shows first
+    assert max(range(len(row)), key=row.__getitem__) == 5  # "it" puts most weight on "cat"
+    assert 'the row of "it" puts' in stage_figures(s, s.start_head)[3].caption
+
+
+def test_explore_draws_random_and_trained_weights_and_the_replay(tmp_path, capsys):
+    assert main(["explore", "--out", str(tmp_path)]) == 0
+    page = (tmp_path / "index.html").read_text()
+    assert page.count('type="radio" name="view"') == 2 and 'data-view="trained"' in page
+    assert '<section class="replay">' in page
+    assert len(page.encode()) < 2_000_000
+
+
+def test_explore_with_words_the_story_model_does_not_know(tmp_path):
+    assert main(["explore", "--out", str(tmp_path), "--sentence", "the robot computes"]) == 0
+    page = (tmp_path / "index.html").read_text()
+    assert "The story model knows only its own words" in page
+
+
+def test_explore_load_of_another_model_is_one_line_exit_2_nothing_written(tmp_path, capsys):
+    from tinygrad_attn.train import Config, make_model, save_trained
+
+    lag = save_trained(make_model(Config(task="lag")), Config(task="lag"), tmp_path / "lag.json")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not weights")
+    for path, words in ((lag, "'lag' task"), (notes, "not a tinygrad_attn weights file")):
+        out = tmp_path / "site"
+        assert main(["explore", "--load", str(path), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert words in err and len(err.strip().splitlines()) == 1
+        assert not out.exists()
+    assert main(["explore", "--load", str(tmp_path / "missing.json")]) == 2
+    assert "missing.json" in capsys.readouterr().err

@@ -223,7 +223,7 @@ def server():
     from tinygrad_attn.viz.explorer_server import make_server, url_of
 
     class Args:
-        dim, heads, seed = 6, 2, 0
+        dim, heads, seed, load = 6, 2, 0, None
 
     explorer = Explorer(Args)
     page = explorer_page(explorer.views(DEFAULT_SENTENCE), serve=True)
@@ -360,4 +360,26 @@ def test_the_replay_slider_changes_the_heatmap_and_marks_the_step(open_page, tra
     page.locator("#replay").fill("3")
     assert page.locator("#replay-step").inner_text() == str(replay["snapshots"][3]["step"])
     assert float(marker.get_attribute("x1")) > x_first  # the marker moved along the loss curve
+    assert errors == []
+
+
+def test_the_shipped_story_model_shows_it_looking_at_cat(open_page):
+    page, errors = open_page()
+    page.check("input[name='view'][value='trained']")
+    trained = page.evaluate(
+        """() => JSON.parse(document.getElementById("explorer-data").textContent).views.trained"""
+    )
+    head = trained["start_head"]  # the page opens the trained weights on the head that looks
+    assert page.locator("#head").input_value() == str(head)
+    weights = page.locator(
+        f"section[data-stage='4'] .variant:not([hidden]) svg[data-m='weights_{head}']"
+    )
+    assert weights.locator("rect.outline").count() == 1  # the row of "it", the column of "cat"
+    row = trained["matrices"][f"weights_{head}"][7]
+    assert max(range(len(row)), key=row.__getitem__) == 5
+    caption = page.locator("section[data-stage='4'] .variant:not([hidden]) .caption").inner_text()
+    assert 'the row of "it" puts' in caption and '"cat"' in caption
+    for size in ((1280, 800), (390, 844)):
+        page.set_viewport_size({"width": size[0], "height": size[1]})
+        assert page.evaluate(OVERFLOWS) == []
     assert errors == []

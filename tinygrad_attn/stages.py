@@ -60,6 +60,7 @@ class Stages:
         # (query, key) cells where attention should be, framed in the pictures (a task
         # knows them: story.py's "it" and its animal), and a sentence saying so
         self.focus, self.focus_note = [], ""
+        self.start_head = 1  # the head the page shows first (the one that looks there)
         self.dims = [f"d{j}" for j in range(self.dim)]
         # Columns are named after the matrix they belong to (as in the walkthrough), so that
         # in every product the left's columns name the right's rows: X's d0.. are W_q's rows,
@@ -220,6 +221,7 @@ class Stages:
             "source": self.source,
             "masked": [list(p) for p in self.masked],
             "focus": [list(p) for p in self.focus],
+            "start_head": self.start_head,
             "loss": _finite(self.loss),
             "loss_name": self.loss_name,
             "input_note": self.input_note,

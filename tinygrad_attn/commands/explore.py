@@ -7,6 +7,8 @@ import webbrowser
 
 from ..cli import UsageError, path_flag
 from ..stages import MAX_WORDS, Stages, sentence_words
+from ..story import EXPLANATION_SENTENCE as EXPLANATION
+from ..story_model import SHIPPED, load_story, replay_of, story_view
 from ..viz.explorer import explorer_page, main_html, page_data
 from ..viz.svg import write_svg
 from .walkthrough import check_writable_folder
@@ -20,7 +22,7 @@ then the gradient of a loss for every weight matrix. Point at, tap or focus any 
 result to see the arithmetic that made it. --serve serves the page on 127.0.0.1 instead (no
 file is written), with a box to try other sentences."""
 
-DEFAULT_SENTENCE = "I play with a cat and it purrs"
+DEFAULT_SENTENCE = EXPLANATION  # "I play with a cat and it purrs"
 DEFAULT_DIM, DEFAULT_HEADS, MAX_DIM = 6, 2, 16
 DEFAULT_PORT = 8000
 
@@ -46,6 +48,13 @@ def add_arguments(parser):
     )
     parser.add_argument("--seed", type=int, default=0, help="seed for the random weights (0)")
     parser.add_argument(
+        "--load",
+        type=path_flag,
+        metavar="PATH",
+        help="a story model's weights (from train --task story --save PATH) to draw beside "
+        "the random ones (default: the model shipped with the package)",
+    )
+    parser.add_argument(
         "--out",
         type=path_flag,
         default=os.path.join("out", "explore"),
@@ -69,7 +78,9 @@ def add_arguments(parser):
 
 
 class Explorer:
-    """The flags, checked, and how to turn a sentence into the page's views."""
+    """The flags, checked, and how to turn a sentence into the page's views: the random
+    layer always, and the trained story model's (--load, else the one shipped with the
+    package) when there is one."""
 
     def __init__(self, args):
         self.dim, self.heads, self.seed = args.dim, args.heads, args.seed
@@ -79,16 +90,46 @@ class Explorer:
             raise UsageError(
                 f"explore: --heads must divide --dim: {self.dim} is not divisible by {self.heads}"
             )
+        self.model = self.task = self.replay = None
+        path = args.load or (SHIPPED if os.path.exists(SHIPPED) else None)
+        if path is not None:
+            try:
+                self.model, self.task, record = load_story(path)
+            except (OSError, ValueError) as error:
+                reason = getattr(error, "strerror", None) or str(error)
+                if args.load:
+                    raise UsageError(f"explore: --load {path}: {reason}") from None
+                raise RuntimeError(f"the shipped story model cannot be read: {reason}") from None
+            self.replay = replay_of(record)
 
     def views(self, sentence):
-        """{"random": Stages} for `sentence` (ValueError for a sentence that cannot be drawn)."""
-        return {"random": Stages.random(sentence, self.dim, self.heads, self.seed)}
+        """{"random": Stages, "trained": Stages} for `sentence` (ValueError for a sentence
+        that cannot be drawn). The trained model reads the sentence if it knows its words,
+        else the explanation's sentence, and says so."""
+        views = {"random": Stages.random(sentence, self.dim, self.heads, self.seed)}
+        if self.model is not None:
+            words = sentence.split()
+            fits = len(words) < self.model.max_len and all(w in self.task.vocab[2:] for w in words)
+            trained = story_view(self.model, self.task, words if fits else EXPLANATION.split())
+            if not fits:
+                trained.input_note += (
+                    f'. The story model knows only its own words, so it reads "{EXPLANATION}" here.'
+                )
+            views["trained"] = trained
+        return views
+
+    def page(self, sentence, serve=False):
+        return explorer_page(self.views(sentence), self.replay, serve=serve)
 
     def answer(self, sentence):
         """What the server sends back for a new sentence."""
         views = self.views(sentence)
-        words = " ".join(next(iter(views.values())).words)
-        return {"sentence": words, "main": main_html(views), "data": page_data(views)}
+        words = " ".join(views["random"].words)
+        return {
+            "sentence": words,
+            "main": main_html(views, self.replay),
+            "data": page_data(views, self.replay),
+        }
 
 
 def _check_sentence(sentence):
@@ -104,7 +145,7 @@ def run(args):
     if args.serve:
         return _serve(explorer, sentence, args)
     check_writable_folder(args.out, "explore")
-    page = explorer_page(explorer.views(sentence))
+    page = explorer.page(sentence)
     path = write_svg(page, os.path.join(args.out, "index.html"))  # atomic, folders made
     size = len(page.encode("utf-8")) / 1024
     print(f"The explorer page: {path} ({size:.0f} KB), every stage drawn and each number")
@@ -121,7 +162,7 @@ def _serve(explorer, sentence, args):
 
     if not 0 < args.port < 65536:
         raise UsageError(f"explore: --port must be 1..65535, got {args.port}")
-    page = explorer_page(explorer.views(sentence), serve=True)
+    page = explorer.page(sentence, serve=True)
     try:
         server = make_server(page, explorer.answer, args.port)
     except OSError as error:

@@ -391,6 +391,7 @@
     all('input[name="view"]').forEach(function (radio) {
       radio.addEventListener("change", function () {
         state.view = radio.value;
+        state.head = data.views[state.view].start_head || 1;
         setHeadOptions();
         showVariants();
       });
