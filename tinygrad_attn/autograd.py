@@ -28,8 +28,9 @@ import itertools
 import threading
 from operator import add, attrgetter
 
-from . import value
-from .value import _float, _user_site, anomaly_advice
+from . import anomaly
+from .ieee import as_float
+from .value import topological_order as _depth_first
 
 __all__ = [
     "no_grad",
@@ -182,13 +183,13 @@ class detect_anomaly:
     def __enter__(self):
         _modes.anomaly.append(self)
         _modes.detecting = True
-        value.set_anomaly_checks(True)
+        anomaly.switch(True)
         return self
 
     def __exit__(self, *exc):
         _leave(_modes.anomaly, self, "detect_anomaly()")
         _modes.detecting = bool(_modes.anomaly)
-        value.set_anomaly_checks(_modes.detecting)
+        anomaly.switch(_modes.detecting)
 
 
 # ---------------------------------------------------------------------- a tensor's numbers
@@ -248,7 +249,7 @@ def _checked_number(x, what):
     if type(x) is float:
         return x
     if isinstance(x, (int, float)):  # ints and bools become floats, as in Tensor(...)
-        return _float(x)
+        return as_float(x)
     raise TypeError(f"a tensor holds numbers: {what} is {type(x).__name__} ({x!r})")
 
 
@@ -349,10 +350,10 @@ def record(data, shape, op, children, backward, saves="inputs and output"):
                 )
                 break
     if modes.detecting:
-        out._site = _user_site()
+        out._site = anomaly.user_site()
         out.children = children
-        if _has_nan(data):
-            _anomaly_error(out, "forward")
+        if anomaly.has_nan(data):
+            raise anomaly.tensor_error(out, "forward")
     return out
 
 
@@ -368,22 +369,12 @@ _SAVES = {  # saves= -> (inputs read?, output read?)
 
 
 def topological_order(root):
-    """`root` and every tensor it depends on that requires grad, each after its children.
-
-    A tensor is always made after the tensors it is computed from, so the order in which
-    tensors were created is already a valid order: collect the graph, sort by creation.
-    (No recursion: a 100,000-op chain works.)
-    """
-    seen, stack = {root}, [root]
-    while stack:
-        for child in stack.pop().children:
-            if child.requires_grad and child not in seen:
-                seen.add(child)
-                stack.append(child)
-    return sorted(seen, key=_creation_order)
+    """`root` and every tensor it depends on that requires grad, each after its children:
+    value.py's `topological_order`, the one both engines use."""
+    return [t for t in _depth_first(root, _children) if t.requires_grad]
 
 
-_creation_order = attrgetter("_order")
+_children = attrgetter("children")
 
 
 def backward(root, seed):
@@ -392,14 +383,14 @@ def backward(root, seed):
     were changed in place since it ran stops it with a RuntimeError; so does a nan inside
     detect_anomaly(). Either way no `.grad` has changed."""
     check_nan = _modes.detecting
-    if check_nan and _has_nan(seed):
+    if check_nan and anomaly.has_nan(seed):
         raise RuntimeError(
             f"detect_anomaly: the gradient given to backward() holds nan (output shape "
             f"{root.shape}); pass a gradient of finite numbers"
         )
     grads = {root: seed}  # this call's gradient of each tensor, built up as we go
     done = []  # (tensor, its gradient from this call), stored in .grad once the walk is over
-    for node in reversed(topological_order(root)):  # each node after all nodes that use it
+    for node in reversed(_depth_first(root, _children)):  # each after all nodes that use it
         g = grads.pop(node, None)
         if g is None:
             continue
@@ -414,8 +405,8 @@ def backward(root, seed):
         for child, child_grad in zip(node.children, node._backward(g)):
             if child_grad is None or not child.requires_grad:
                 continue
-            if check_nan and _has_nan(child_grad):
-                _anomaly_error(node, "backward")  # nothing has been stored in .grad yet
+            if check_nan and anomaly.has_nan(child_grad):
+                raise anomaly.tensor_error(node, "backward")  # no .grad has changed yet
             before = grads.get(child)
             grads[child] = child_grad if before is None else _add(before, child_grad)
     # Gradients accumulate across calls, as in PyTorch. The plain list is stored; the `.grad`
@@ -451,20 +442,4 @@ def _changed_in_place_error(node):
         f"so the gradient would come from the wrong numbers. Recompute the forward pass after "
         f"changing numbers (e.g. after optimizer.step()), or call backward() before changing "
         f"them"
-    )
-
-
-# ---------------------------------------------------------------------- anomalies
-
-
-def _has_nan(data):
-    return any(x != x for x in data)
-
-
-def _anomaly_error(node, phase):
-    inputs = ", ".join(str(c.shape) for c in node.children) or "none"
-    nan_inputs = phase == "forward" and any(_has_nan(c.data) for c in node.children)
-    raise RuntimeError(
-        f"detect_anomaly: {node.op!r} produced nan in its {phase} pass; input shapes {inputs}; "
-        + anomaly_advice(getattr(node, "_site", None), phase, nan_inputs)
     )

@@ -21,9 +21,9 @@ from value.py.
 import math
 from operator import add, mul, neg, sub, truediv
 
+from . import ieee
 from .autograd import record
 from .shapes import broadcast_index, broadcast_shape, check_size, tiled_size
-from .value import _div, _exp, _float, _log, _pow, _sigmoid
 
 __all__ = ["ElementwiseOps"]
 
@@ -89,7 +89,7 @@ class ElementwiseOps:
 
     def __pow__(self, other):
         if isinstance(other, (int, float)):  # (a bool too: 1 or 0, as in Value and PyTorch)
-            return self._pow_number(_float(other))
+            return self._pow_number(ieee.as_float(other))
         if not isinstance(other, type(self)):
             raise TypeError(
                 f"unsupported exponent type {type(other).__name__} ({other!r}); "
@@ -106,7 +106,7 @@ class ElementwiseOps:
                 ga = [gi * y * p if y != 0.0 else 0.0 for gi, y, p in zip(g, b, powers)]
             if other.requires_grad:
                 gb = [
-                    0.0 if (x == 0.0 and y >= 0.0) else gi * o * _log(x)
+                    0.0 if (x == 0.0 and y >= 0.0) else gi * o * ieee.log(x)
                     for gi, x, y, o in zip(g, a, b, out)
                 ]
             return _sum_to(self, ga, ia, shape), _sum_to(other, gb, ib, shape)
@@ -156,7 +156,7 @@ class ElementwiseOps:
         try:
             out = list(map(math.exp, self.data))
         except OverflowError:
-            out = list(map(_exp, self.data))
+            out = list(map(ieee.exp, self.data))
         # d(e^x)/dx = e^x, the output itself
         return record(
             out, self.shape, "exp", (self,), lambda g: (list(map(mul, g, out)),), saves="output"
@@ -167,7 +167,7 @@ class ElementwiseOps:
         try:
             out = list(map(math.log, x))
         except ValueError:  # log(0) or log(negative)
-            out = list(map(_log, x))
+            out = list(map(ieee.log, x))
         # d(ln x)/dx = 1/x
         return record(
             out, self.shape, "log", (self,), lambda g: (_div_lists(g, x),), saves="inputs"
@@ -194,7 +194,7 @@ class ElementwiseOps:
         return record(out, self.shape, "relu", (self,), backward, saves="inputs")
 
     def sigmoid(self):
-        out = list(map(_sigmoid, self.data))
+        out = list(map(ieee.sigmoid, self.data))
 
         def backward(g):
             # d(sigmoid x)/dx = sigmoid(x) * (1 - sigmoid(x))
@@ -273,7 +273,7 @@ class ElementwiseOps:
             )
         n = len(self.data)
         filled = [v != 0.0 for v in _gather(m.data, broadcast_index(m.shape, self.shape), n)]
-        value = _float(value)
+        value = ieee.as_float(value)
         out = [value if f else x for x, f in zip(self.data, filled)]
 
         def backward(g):
@@ -334,11 +334,11 @@ def _div_lists(a, b):
     try:
         return list(map(truediv, a, b))
     except ZeroDivisionError:
-        return list(map(_div, a, b))
+        return list(map(ieee.div, a, b))
 
 
 def _pow_lists(a, b):
     try:
         return list(map(math.pow, a, b))
     except (ValueError, OverflowError):
-        return list(map(_pow, a, b))
+        return list(map(ieee.power, a, b))

@@ -10,10 +10,10 @@ list. In the backward pass each number's gradient comes from the one result it w
 
 import math
 
+from . import ieee
 from .autograd import record
 from .ops_elementwise import _gather
 from .shapes import broadcast_index, normalize_axes, normalize_axis, numel, reduce_layout
-from .value import _div
 
 __all__ = ["ReduceOps"]
 
@@ -51,13 +51,13 @@ class ReduceOps:
         axes = normalize_axes(axis, len(self.shape))
         n = numel(tuple(self.shape[d] for d in axes))
         sums, kept = _reduce(self.data, self.shape, axes, _sum_axis, sum)
-        data = [_div(s, n) for s in sums]
+        data = [ieee.div(s, n) for s in sums]
         shape = kept if keepdims else _drop_axes(self.shape, axes)
 
         def backward(g):
             # d(mean)/dx_i = 1/n for each of the n numbers averaged: each gets g / n
             spread = _gather(g, broadcast_index(kept, self.shape), len(self.data))
-            return ([_div(v, n) for v in spread],)
+            return ([ieee.div(v, n) for v in spread],)
 
         return record(data, shape, "mean", (self,), backward)
 
@@ -194,7 +194,7 @@ class ReduceOps:
         def backward(g):
             # var = sum_i (x_i - mean)^2 / divisor  =>  d(var)/dx_i = 2 (x_i - mean) / divisor
             # (the mean moves too, but the (x_j - mean) add up to 0, so that term vanishes)
-            return ([_div(2.0 * gi * c, divisor) for gi, c in zip(spread(g), centered)],)
+            return ([ieee.div(2.0 * gi * c, divisor) for gi, c in zip(spread(g), centered)],)
 
         return record(out, shape, "var", (self,), backward, saves="inputs")
 
@@ -211,7 +211,9 @@ class ReduceOps:
         def backward(g):
             # std = sqrt(var)  =>  d(std)/dx_i = (x_i - mean) / (divisor * std); where all the
             # numbers are equal (std = 0) PyTorch takes it as 0, and so do we
-            scale = spread([_div(gi, divisor * s) if s != 0.0 else 0.0 for gi, s in zip(g, out)])
+            scale = spread(
+                [ieee.div(gi, divisor * s) if s != 0.0 else 0.0 for gi, s in zip(g, out)]
+            )
             return ([k * c for k, c in zip(scale, centered)],)
 
         return record(out, shape, "std", (self,), backward)
@@ -237,11 +239,11 @@ class ReduceOps:
         def spread(numbers):
             return _gather(numbers, group, len(self.data))
 
-        mean = [_div(t, count) for t in totals]
+        mean = [ieee.div(t, count) for t in totals]
         centered = [v - m for v, m in zip(self.data, spread(mean))]
         squares, _ = _reduce([c * c for c in centered], self.shape, axes, _sum_axis, sum)
         divisor = count - correction  # 0 when they are equal: nan or inf, as in PyTorch
-        out = [_div(s, divisor) for s in squares]
+        out = [ieee.div(s, divisor) for s in squares]
         shape = kept if keepdims else _drop_axes(self.shape, axes)
         return out, shape, centered, divisor, spread
 

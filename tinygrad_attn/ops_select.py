@@ -14,9 +14,9 @@ gradient back. All of them broadcast like + and *.
 import operator
 
 from .autograd import record
+from .ieee import as_float
 from .ops_elementwise import _broadcast, _gather, _sum_to
 from .shapes import broadcast_index, broadcast_shape, check_size
-from .value import _float
 
 __all__ = ["SelectOps"]
 
@@ -121,8 +121,8 @@ class SelectOps:
                 isinstance(bound, bool) or not isinstance(bound, (int, float))
             ):
                 raise TypeError(f"clamp: {name} must be a number, got {type(bound).__name__}")
-        low = -float("inf") if min is None else _float(min)
-        high = float("inf") if max is None else _float(max)
+        low = -float("inf") if min is None else as_float(min)
+        high = float("inf") if max is None else as_float(max)
         x = self.data
         out = []
         for v in x:

@@ -18,9 +18,9 @@ the change in each parameter's version, so a graph recorded before the step refu
 
 import math
 
+from . import ieee
 from .autograd import write_in_place
 from .tensor import Tensor
-from .value import _div
 
 __all__ = ["SGD", "Adam", "AdamW"]
 
@@ -167,7 +167,7 @@ class Adam(Optimizer):
                 ]
             except ZeroDivisionError:  # eps = 0 and a zero gradient: 0/0 is nan (IEEE-754)
                 new = [
-                    wi - lr * _div(mi / correction1, sqrt(vi / correction2) + eps)
+                    wi - lr * ieee.div(mi / correction1, sqrt(vi / correction2) + eps)
                     for wi, mi, vi in zip(w, m, v)
                 ]
             write_in_place(p, new)

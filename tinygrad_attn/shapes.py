@@ -15,7 +15,7 @@ simple loops over lists.
 
 from functools import lru_cache
 
-from .value import _float
+from .ieee import as_float
 
 __all__ = [
     "parse_nested",
@@ -49,7 +49,7 @@ def parse_nested(data):
     ([5.0], ())
     """
     if isinstance(data, bool) or isinstance(data, (int, float)):
-        return [_float(data)], ()
+        return [as_float(data)], ()
     if not isinstance(data, (list, tuple)):
         hint = "; a Value's number is v.data" if type(data).__name__ == "Value" else ""
         if hasattr(data, "tolist"):  # a NumPy array, a torch tensor
@@ -136,7 +136,7 @@ def _extend_numbers(flat, row, where, around):
         flat.extend(map(float, row))
     except OverflowError:  # an int too big for a float: +-inf, as IEEE-754 rounds it
         del flat[start:]
-        flat.extend(map(_float, row))
+        flat.extend(map(as_float, row))
 
 
 def _where(index):

@@ -26,13 +26,13 @@ from operator import attrgetter
 
 from . import autograd
 from .autograd import Storage, write_in_place
+from .ieee import as_float
 from .ops_elementwise import ElementwiseOps
 from .ops_matrix import MatrixOps
 from .ops_reduce import ReduceOps
 from .ops_select import SelectOps
 from .ops_shape import ShapeOps, cat
 from .shapes import check_size, normalize_axis, parse_nested
-from .value import _float
 
 __all__ = ["Tensor", "manual_seed", "where"]
 
@@ -98,7 +98,7 @@ class Tensor(ElementwiseOps, SelectOps, ReduceOps, MatrixOps, ShapeOps):
         if isinstance(x, Tensor):
             return x
         if (type(x) is float or type(x) is int) and numbers:  # the common case, made cheap
-            return autograd.init_tensor(Tensor.__new__(Tensor), [_float(x)], ())
+            return autograd.init_tensor(Tensor.__new__(Tensor), [as_float(x)], ())
         if isinstance(x, (list, tuple)) or (numbers and isinstance(x, (int, float))):
             return Tensor(x)  # (a bool is a number, 1.0 or 0.0, as in Python, Value and PyTorch)
         allowed = "a Tensor, a number or a nested list"
