@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from tinygrad_attn import Tensor, detect_anomaly, gradcheck, nn, step_by_step
 from tinygrad_attn import functional as F
-from tinygrad_attn.ops_attention import attention
+from tinygrad_attn.ops_attention import attention, keys_seen
 
 
 def leaf(shape, seed, label="t"):
@@ -48,6 +48,12 @@ def flat(nested):
         else:
             out.append(item)
     return out
+
+
+def one_op(q, k, v, causal, heads=None):
+    """ops_attention.attention with every query seeing all keys, or keys 0..t (causal)."""
+    B = q.shape[:-2]
+    return attention(q, k, v, keys_seen(None, causal, B, heads, q.shape[-2], k.shape[-2]), heads)
 
 
 def scaled(q, k, v, causal):
@@ -102,6 +108,59 @@ def test_multi_head_layer_as_one_op_equals_the_layer_step_by_step(T, causal):
     assert fused == composed
 
 
+def padding_mask(lengths, T, heads=True):
+    """True at the first `length` keys of each sequence: (B, 1, 1, T), or (B, 1, T)."""
+    rows = [[t < n for t in range(T)] for n in lengths]
+    return Tensor([[row] for row in rows] if heads else rows).reshape(
+        (len(lengths), 1, 1, T) if heads else (len(lengths), 1, T)
+    )
+
+
+@pytest.mark.parametrize("causal", [True, False])
+@pytest.mark.parametrize("lengths", [[3, 11], [11, 11], [1, 6, 11]])
+def test_padding_at_the_end_of_the_keys_is_one_op_with_the_numbers_of_the_steps(causal, lengths):
+    T = max(lengths)
+    mha = nn.MultiHeadAttention(d_model=4, num_heads=2, causal=causal, rng=len(lengths))
+    x = leaf((len(lengths), T, 4), 5, "x")
+    mask = padding_mask(lengths, T)
+
+    def layer(x, *weights):
+        return mha(x, mask), mha.attention
+
+    assert mha(x, mask).children[0].op == "attention"
+    fused, composed = both_ways(layer, [x, *mha.parameters()])
+    assert fused == composed
+    q, k, v = (
+        leaf((len(lengths), T, 3), 6),
+        leaf((len(lengths), T, 3), 7),
+        leaf((len(lengths), T, 2), 8),
+    )
+    sdpa_mask = padding_mask(lengths, T, heads=False)
+
+    def function(q, k, v):
+        return F.scaled_dot_product_attention(q, k, v, mask=sdpa_mask, causal=causal)
+
+    fused, composed = both_ways(function, [q, k, v])
+    assert fused == composed
+
+
+def test_a_causal_mask_with_more_keys_than_queries_is_one_op_too():
+    q, k, v = leaf((3, 2), 0, "q"), leaf((5, 2), 1, "k"), leaf((5, 3), 2, "v")
+    assert scaled(q, k, v, causal=True)[0].op == "attention"
+    fused, composed = both_ways(lambda q, k, v: scaled(q, k, v, True), [q, k, v])
+    assert fused == composed
+
+
+def test_keys_seen_counts_the_first_keys_of_each_query_or_declines():
+    assert keys_seen(None, True, (), None, 3, 3) == [[1, 2, 3]]
+    assert keys_seen(None, False, (2,), 2, 2, 4) == [[4, 4]] * 4
+    padding = Tensor([[[[1, 1, 0]]], [[[1, 0, 0]]]])  # (2, 1, 1, 3)
+    assert keys_seen(padding, True, (2,), 2, 3, 3) == [[1, 2, 2]] * 2 + [[1, 1, 1]] * 2
+    assert keys_seen(Tensor([[1, 0, 1]]), False, (), None, 2, 3) is None  # a hole
+    assert keys_seen(Tensor([[0, 0, 0]]), False, (), None, 2, 3) is None  # nothing to see
+    assert keys_seen(Tensor([[1, 1], [1, 0]]), False, (), None, 2, 2) is None  # per query
+
+
 def test_the_layer_takes_the_one_op_only_outside_step_by_step():
     mha = nn.MultiHeadAttention(d_model=4, num_heads=2, causal=True, rng=0)
     x = Tensor.randn(3, 4, rng=1)
@@ -112,7 +171,7 @@ def test_the_layer_takes_the_one_op_only_outside_step_by_step():
     assert "attention" not in ops and {"softmax", "masked_fill", "transpose"} <= ops
 
 
-def test_a_mask_other_than_causal_takes_the_steps():
+def test_a_mask_that_hides_other_keys_takes_the_steps():
     q = leaf((3, 2), 0)
     out, _ = F.scaled_dot_product_attention(q, q, q, mask=[[True, False, True]] * 3)
     assert out.op == "matmul"  # weights @ v, the last step
@@ -130,7 +189,7 @@ def test_the_outputs_carry_the_names_of_the_steps():
 
 def test_causal_weights_are_zero_after_each_query_and_rows_sum_to_one():
     q, k, v = leaf((2, 10, 3), 0), leaf((2, 10, 3), 1), leaf((2, 10, 3), 2)
-    _, weights = attention(q, k, v, causal=True)
+    _, weights = one_op(q, k, v, causal=True)
     for matrix in weights.tolist():
         for t, row in enumerate(matrix):
             assert all(w == 0.0 for w in row[t + 1 :])
@@ -144,9 +203,9 @@ def test_causal_weights_are_zero_after_each_query_and_rows_sum_to_one():
 @pytest.mark.parametrize("heads", [None, 2])
 def test_gradcheck_passes_the_output_and_the_weights(causal, heads):
     q, k, v = leaf((2, 5, 4), 0), leaf((2, 5, 4), 1), leaf((2, 5, 2), 2)
-    result = gradcheck(lambda q, k, v: attention(q, k, v, causal, heads)[0], [q, k, v])
+    result = gradcheck(lambda q, k, v: one_op(q, k, v, causal, heads)[0], [q, k, v])
     assert result.ok, result
-    result = gradcheck(lambda q, k: attention(q, k, v, causal, heads)[1], [q, k])
+    result = gradcheck(lambda q, k: one_op(q, k, v, causal, heads)[1], [q, k])
     assert result.ok, result
 
 
@@ -155,12 +214,12 @@ def test_gradcheck_fails_when_the_written_out_backward_is_wrong(monkeypatch):
 
     right = ops_attention._softmax_backward
 
-    def off_by_a_little(p, dp, n, scale):
-        return [g * 1.01 for g in right(p, dp, n, scale)]
+    def off_by_a_little(*args):
+        return [g * 1.01 for g in right(*args)]
 
     monkeypatch.setattr(ops_attention, "_softmax_backward", off_by_a_little)
     q, k, v = leaf((3, 2), 0), leaf((3, 2), 1), leaf((3, 2), 2)
-    assert not gradcheck(lambda q, k, v: attention(q, k, v, causal=True)[0], [q, k, v]).ok
+    assert not gradcheck(lambda q, k, v: one_op(q, k, v, causal=True)[0], [q, k, v]).ok
 
 
 # ---------------------------------------------------------------------- the engine's rules

@@ -17,7 +17,7 @@ import math
 from functools import lru_cache
 
 from .autograd import fused
-from .ops_attention import attention
+from .ops_attention import attention, keys_seen
 from .shapes import check_size
 from .tensor import Tensor, random_generator
 
@@ -134,10 +134,9 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
             f"attention: k and v must hold the same number of positions, got {k.shape} and "
             f"{v.shape}"
         )
-    if mask is None and fits_one_op(
-        q, k, v, causal
-    ):  # the same numbers as one op: ops_attention.py
-        out, weights = attention(q, k, v, causal)
+    one_op = one_op_attention(q, k, v, mask, causal)
+    if one_op:  # the steps below as one op, with the same numbers (ops_attention.py)
+        out, weights = one_op
         return out.named("output"), weights
     d_k = q.shape[-1]
     scores = (q @ k.transpose(-2, -1)).named("scores")  # (..., T_q, T_k)
@@ -155,18 +154,17 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
     return (weights @ v).named("output"), weights  # (..., T_q, d_v)
 
 
-def fits_one_op(q, k, v, causal):
-    """Can attention over q, k and v run as one op (ops_attention.py)? Not inside
-    step_by_step(), and only for q, k, v with the same leading axes, no axis of size 0
-    and, with a causal mask, as many queries as keys."""
-    return (
-        fused()
-        and q.shape[:-2] == k.shape[:-2] == v.shape[:-2]
-        and (not causal or q.shape[-2] == k.shape[-2])
-        and all(q.shape)
-        and all(k.shape)
-        and all(v.shape)
-    )
+def one_op_attention(q, k, v, mask, causal, heads=None):
+    """Attention as one op (ops_attention.py): (output, weights), or None where it does not
+    apply: inside step_by_step(), for q, k and v with different leading axes or an axis of
+    size 0, and for masks that hide more than padding at the end of the keys."""
+    if not fused() or not q.shape[:-2] == k.shape[:-2] == v.shape[:-2]:
+        return None
+    if not (all(q.shape) and all(k.shape) and all(v.shape)):
+        return None
+    allowed = None if mask is None else mask if isinstance(mask, Tensor) else Tensor(mask)
+    seen = keys_seen(allowed, causal, q.shape[:-2], heads, q.shape[-2], k.shape[-2])
+    return None if seen is None else attention(q, k, v, seen, heads)
 
 
 def causal_mask(T):

@@ -11,15 +11,18 @@ head, with d the width of a query:
     dP = dOut V^T            dS = P * (dP - rowsum(dP * P)) / sqrt(d)
     dQ = dS K                dK = dS^T Q                       dV  = P^T dOut
 
-(dS is softmax's backward rule from ops_matrix.py, then the scaling's.) With a causal mask
-query t may look at keys 0..t only: its scores stop there and its weights beyond are 0.
+(dS is softmax's backward rule from ops_matrix.py, then the scaling's.) Each query sees the
+first n keys, n its own: all of them, or with a causal mask keys 0..t for query t, and
+fewer where a mask hides padding at the end of the keys. A weight beyond n is 0, and the
+products leave those zeros out where they can: the queries go in blocks of 8, and a block
+reads only the keys its queries see.
 
-The composed path stays the reference: inside `step_by_step()` (graph pictures) and for
-masks other than the causal one, attention takes it. Both do the same products, adding
-the same numbers in the same order, so they agree number for number (tests/
-test_attention_core.py); where the composed path adds a product of a weight 0 (a masked
-position), this one leaves it out, which can change only the sign of a zero (and keeps a
-masked inf or nan in V out of the output). How much faster: docs/06 and benchmarks/.
+The composed path stays the reference: inside `step_by_step()` (graph pictures), and for
+masks that hide other keys, attention takes it. Both do the same products, adding the same
+numbers in the same order, so they agree number for number (tests/test_attention_core.py);
+a product of a weight 0 that the composed path adds and this one leaves out can change only
+the sign of a zero (and keeps an inf or nan of a hidden key out of the output). How much
+faster: docs/06 and benchmarks/.
 """
 
 import math
@@ -27,24 +30,26 @@ from operator import mul
 
 from .autograd import record
 from .kernels import dot_products
-from .shapes import check_size, numel
+from .shapes import broadcast_index, check_size, numel
 
-__all__ = ["attention"]
+__all__ = ["attention", "keys_seen"]
+
+BLOCK = 8  # queries per block, when they see different numbers of keys
 
 
-def attention(q, k, v, causal=False, heads=None):
-    """(output, weights) of softmax(q k^T / sqrt(d)) v, with a causal mask if `causal`.
+def attention(q, k, v, seen, heads=None):
+    """(output, weights) of softmax(q k^T / sqrt(d)) v where query t of the i-th (matrix,
+    head) sees the first seen[i][t] keys (at least 1; see `keys_seen`).
 
     Without `heads`, q is (..., T_q, d), k (..., T_k, d) and v (..., T_k, d_v), as for
     `F.scaled_dot_product_attention`, and the weights are (..., T_q, T_k). With `heads=h`
     the last axes hold h heads side by side (head i in columns [i*d, (i+1)*d), as in
     `nn.MultiHeadAttention`): the output is (..., T_q, h*d_v) and the weights
-    (..., h, T_q, T_k). The leading axes of q, k and v must be the same, and with a causal
-    mask T_q = T_k.
+    (..., h, T_q, T_k). The leading axes of q, k and v must be the same.
 
     >>> from tinygrad_attn import Tensor
     >>> q = k = v = Tensor([[1.0, 0.0], [0.0, 1.0]])
-    >>> out, weights = attention(q, k, v, causal=True)
+    >>> out, weights = attention(q, k, v, keys_seen(None, True, (), None, 2, 2))
     >>> weights.tolist()[0], out.shape
     ([1.0, 0.0], (2, 2))
     """
@@ -55,67 +60,56 @@ def attention(q, k, v, causal=False, heads=None):
     weights_shape = tuple(batch) + ((H,) if heads else ()) + (T_q, T_k)
     check_size(weights_shape, "attention")
     scale = math.sqrt(d)
-    # Which keys each query sees: all of them, or with a causal mask keys 0..t for query t.
-    # Queries go in blocks: a block [t0, t1) needs the keys [0, end) and no more, and the
-    # keys [t0, t1) are seen by the queries from `first` on.
-    if causal:
-        seen = list(range(1, T_q + 1))
-        spans = [(t0, min(t0 + _BLOCK, T_q)) for t0 in range(0, T_q, _BLOCK)]
-        queries = [(t0, t1, t1) for t0, t1 in spans]  # (t0, t1, end)
-        keys = [(t0, t1, t0) for t0, t1 in spans]  # (j0, j1, first)
-    else:
-        seen = [T_k] * T_q
-        queries, keys = [(0, T_q, T_k)], [(0, T_k, 0)]
     zeros = [0.0] * T_k
     Q, K, V = q.data, k.data, v.data
-    saved = []  # for each matrix and head: its rows of Q, K, V, K's columns, its weights
+    plans = {}  # id(seen list) -> its blocks of queries and keys (heads share one list)
+    saved = []  # for each matrix and head: its rows of Q, K, V, K's columns, weights, plan
     outputs = []  # each head's output, (T_q, d_v) row by row
-    for b in range(numel(batch)):
-        for h in range(H):
-            q_rows = _head_rows(Q, b * T_q * D, T_q, D, h * d, d)  # (T_q, d)
-            k_rows = _head_rows(K, b * T_k * D, T_k, D, h * d, d)  # (T_k, d)
-            v_rows = _head_rows(V, b * T_k * Dv, T_k, Dv, h * dv, dv)  # (T_k, d_v)
-            k_cols, v_cols = list(zip(*k_rows)), list(zip(*v_rows))
-            P, out = [], []  # P: the weights, row t as long as its block's keys
-            for t0, t1, end in queries:
-                S = dot_products(q_rows[t0:t1], k_rows[:end])  # Q K^T, (t1 - t0, end)
-                for t, start in zip(range(t0, t1), range(0, len(S), end)):
-                    n = seen[t]
-                    P.append(_softmax(S[start : start + n], scale) + zeros[n:end])
-                out += dot_products(P[t0:t1], [c[:end] for c in v_cols])  # Out = P V
-            outputs.append(out)
-            saved.append((q_rows, k_rows, v_rows, k_cols, P))
+    for i, n_seen in enumerate(seen):
+        b, h = divmod(i, H)
+        plan = plans.get(id(n_seen)) or plans.setdefault(id(n_seen), _plan(n_seen, T_k))
+        q_rows = _head_rows(Q, b * T_q * D, T_q, D, h * d, d)  # (T_q, d)
+        k_rows = _head_rows(K, b * T_k * D, T_k, D, h * d, d)  # (T_k, d)
+        v_rows = _head_rows(V, b * T_k * Dv, T_k, Dv, h * dv, dv)  # (T_k, d_v)
+        k_cols, v_cols = list(zip(*k_rows)), list(zip(*v_rows))
+        P, out = [], []  # P: the weights, each row padded with zeros to T_k
+        for t0, t1, end in plan[0]:  # the queries t0..t1-1 see at most the first `end` keys
+            S = dot_products(q_rows[t0:t1], k_rows[:end])  # Q K^T, (t1 - t0, end)
+            for t, start in zip(range(t0, t1), range(0, len(S), end)):
+                n = n_seen[t]
+                P.append(_softmax(S[start : start + n], scale) + zeros[n:])
+            out += dot_products([p[:end] for p in P[t0:t1]], [c[:end] for c in v_cols])  # PV
+        outputs.append(out)
+        saved.append((q_rows, k_rows, v_rows, k_cols, P, n_seen, plan))
     weights = []
-    for *_, P in saved:
-        for p in P:
+    for block in saved:
+        for p in block[4]:
             weights += p
-            weights += zeros[len(p) :]
-    out = _join_heads(outputs, H, T_q, dv)
 
     def scores_backward(dP, block):
         """dQ and dK of one head from dP, the gradient of its weights: softmax's backward
         and the scaling's give dS, then dQ = dS K and dK = dS^T Q."""
-        q_rows, k_rows, _, k_cols, P = block
-        dS = [_softmax_backward(p, dp, n, scale) for p, dp, n in zip(P, dP, seen)]
+        q_rows, _, _, k_cols, P, n_seen, (queries, keys) = block
+        dS = [_softmax_backward(p, dp, n, scale, zeros) for p, dp, n in zip(P, dP, n_seen)]
         dq = []
         for t0, t1, end in queries:
-            dq += dot_products(dS[t0:t1], [c[:end] for c in k_cols])  # dQ = dS K
-        dk = _transposed_product(dS, q_rows, keys)  # dK = dS^T Q
-        return dq, dk
+            dq += dot_products([r[:end] for r in dS[t0:t1]], [c[:end] for c in k_cols])  # dS K
+        return dq, _transposed_product(dS, q_rows, keys, T_k)  # dK = dS^T Q
 
     def backward(g):
         dQ, dK, dV = [], [], []
-        for block, start in zip(saved, _head_starts(H, T_q, Dv, dv)):
-            g_rows = _head_rows(g, start, T_q, Dv, 0, dv)  # dOut of this head, (T_q, d_v)
-            v_rows, P = block[2], block[4]
+        for i, block in enumerate(saved):
+            b, h = divmod(i, H)
+            g_rows = _head_rows(g, b * T_q * Dv, T_q, Dv, h * dv, dv)  # dOut, (T_q, d_v)
+            v_rows, P, queries, keys = block[2], block[4], block[6][0], block[6][1]
             dP = []
             for t0, t1, end in queries:  # dP = dOut V^T
                 rows_of_dP = dot_products(g_rows[t0:t1], v_rows[:end])
-                dP += [rows_of_dP[i : i + end] for i in range(0, len(rows_of_dP), end)]
+                dP += [rows_of_dP[j : j + end] for j in range(0, len(rows_of_dP), end)]
             dq, dk = scores_backward(dP, block)
             dQ.append(dq)
             dK.append(dk)
-            dV.append(_transposed_product(P, g_rows, keys))  # dV = P^T dOut
+            dV.append(_transposed_product(P, g_rows, keys, T_k))  # dV = P^T dOut
         return _join_heads(dQ, H, T_q, d), _join_heads(dK, H, T_k, d), _join_heads(dV, H, T_k, dv)
 
     def weights_backward(g):  # the weights' own gradient, when a loss reads them
@@ -127,13 +121,66 @@ def attention(q, k, v, causal=False, heads=None):
             dK.append(dk)
         return _join_heads(dQ, H, T_q, d), _join_heads(dK, H, T_k, d)
 
+    out = _join_heads(outputs, H, T_q, dv)
     out_shape = q.shape[:-1] + (H * dv,)
     output = record(out, out_shape, "attention", (q, k, v), backward, saves="inputs")
     weights = record(weights, weights_shape, "attention weights", (q, k), weights_backward)
     return output, weights.named("weights")
 
 
-_BLOCK = 8  # queries per block with a causal mask
+def keys_seen(mask, causal, batch, heads, T_q, T_k):
+    """How many keys each query sees, for every (matrix, head) of the attention, when each
+    sees the first few: with a causal mask keys 0..t for query t, and a mask (True = may
+    attend) may hide keys at the end, the same ones for every query and head (the padding of
+    shorter sequences, mask shape (..., 1, 1, T_k) or (..., 1, T_k)). Returns one list of
+    T_q counts per (matrix, head), or None when the mask is of another kind or hides every
+    key from some query: the composed path takes those.
+    """
+    limit = [min(t + 1, T_k) if causal else T_k for t in range(T_q)]
+    blocks = numel(batch) * (heads or 1)
+    if mask is None:
+        return [limit] * blocks
+    shape = tuple(batch) + ((heads,) if heads else ()) + (T_q, T_k)
+    m_shape = (1,) * (len(shape) - len(mask.shape)) + tuple(mask.shape)
+    shared = 3 if heads else 2  # the axes of keys, queries (and heads) at the end
+    if len(m_shape) != len(shape) or m_shape[-1] != T_k or any(n != 1 for n in m_shape[-shared:-1]):
+        return None  # not one row of keys for all queries (and heads)
+    m_shape = m_shape[:-shared]
+    if any(m not in (1, n) for m, n in zip(m_shape, batch)):
+        return None
+    flags = mask.data
+    counts = []  # for each row of the mask: how many keys it shows, or None
+    for start in range(0, len(flags), T_k):
+        row = [f != 0.0 for f in flags[start : start + T_k]]
+        n = row.index(False) if False in row else T_k
+        counts.append(n if n and not any(row[n:]) else None)
+    index = broadcast_index(m_shape, tuple(batch)) or range(numel(batch))
+    lists = {}
+    seen = []
+    for r in index:
+        n = counts[r]
+        if n is None:
+            return None
+        per_query = lists.get(n) or lists.setdefault(n, [min(x, n) for x in limit])
+        seen += [per_query] * (heads or 1)
+    return seen
+
+
+def _plan(seen, T_k):
+    """The blocks of one (matrix, head): queries (t0, t1, end): the queries t0..t1-1 see at
+    most the first `end` keys; keys (j0, j1, first): the keys j0..j1-1 are seen by the
+    queries from `first` on (the counts grow from query to query)."""
+    T_q = len(seen)
+    if seen[0] == seen[-1]:  # every query sees the same keys: one block each way
+        return [(0, T_q, seen[0])], [(0, seen[0], 0)]
+    queries = [(t0, min(t0 + BLOCK, T_q)) for t0 in range(0, T_q, BLOCK)]
+    queries = [(t0, t1, seen[t1 - 1]) for t0, t1 in queries]
+    keys, first = [], 0
+    for j0 in range(0, seen[-1], BLOCK):
+        while seen[first] <= j0:
+            first += 1
+        keys.append((j0, min(j0 + BLOCK, seen[-1]), first))
+    return queries, keys
 
 
 def _softmax(scores, scale, exp=math.exp):
@@ -145,40 +192,30 @@ def _softmax(scores, scale, exp=math.exp):
     return [x / total for x in e]
 
 
-def _softmax_backward(p, dp, n, scale):
-    """dS for one row of weights p (its first n seen) and their gradient dp: softmax's rule
-    dS_j = p_j (dp_j - sum_i dp_i p_i), divided by the scale as the scores were; 0 where
-    the key was not seen."""
+def _softmax_backward(p, dp, n, scale, zeros):
+    """dS for one row of weights p (the first n keys seen) and their gradient dp: softmax's
+    rule dS_j = p_j (dp_j - sum_i dp_i p_i), divided by the scale as the scores were; 0
+    where the key was not seen. Padded with zeros to the length of p."""
     dot = sum(map(mul, dp, p))
-    return [pj * (g - dot) / scale for pj, g in zip(p[:n], dp)] + [0.0] * (len(p) - n)
+    return [pj * (g - dot) / scale for pj, g in zip(p[:n], dp)] + zeros[n:]
 
 
-def _transposed_product(A, B, keys):
-    """A^T B for A (T_q, T_k) given as rows (row t as long as its block's keys: zero
-    beyond) and B (T_q, width) as rows: row j of the result is sum_t A[t][j] B[t], over
-    the queries that see key j."""
+def _transposed_product(A, B, keys, T_k):
+    """A^T B for A (T_q, T_k) and B (T_q, width), both given as rows: row j of the result is
+    sum_t A[t][j] B[t], over the queries that see key j (0 for a key none sees)."""
     B_cols = list(zip(*B))
     out = []
     for j0, j1, first in keys:
-        A_cols = list(zip(*[row[j0:j1] for row in A[first:]]))  # columns j0..j1 of A
+        A_cols = list(zip(*[row[j0:j1] for row in A[first:]]))  # columns j0..j1-1 of A
         out += dot_products(A_cols, [c[first:] for c in B_cols])
-    return out
+    unseen = T_k - (keys[-1][1] if keys else 0)
+    return out + [0.0] * (unseen * len(B_cols))
 
 
 def _head_rows(flat, start, n_rows, stride, offset, width):
     """Rows of one head: `width` numbers at `offset` in each of n_rows rows of `stride`."""
     begin = start + offset
     return [flat[i : i + width] for i in range(begin, begin + n_rows * stride, stride)]
-
-
-def _head_starts(H, T, D, width):
-    """Where each (matrix, head) block's first row starts in a (..., T, H * width) layout,
-    in the order of `blocks`; the rows are D apart."""
-    b = 0
-    while True:
-        for h in range(H):
-            yield b * T * D + h * width
-        b += 1
 
 
 def _join_heads(pieces, H, T, width):

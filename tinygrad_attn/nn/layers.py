@@ -19,7 +19,6 @@ import math
 from .. import functional as F
 from ..autograd import scope
 from ..module import Module
-from ..ops_attention import attention
 from ..shapes import check_size
 from ..tensor import Tensor, random_generator
 
@@ -208,9 +207,9 @@ class MultiHeadAttention(Module):
         *batch, T, _ = x.shape
         h, d_head = self.num_heads, self.d_head
         q, k, v = self.w_q(x).named("Q"), self.w_k(x).named("K"), self.w_v(x).named("V")
-        if mask is None and F.fits_one_op(q, k, v, self.causal):
-            # the steps below as one op, with the same numbers (ops_attention.py)
-            concat, self.attention = attention(q, k, v, self.causal, heads=h)
+        one_op = F.one_op_attention(q, k, v, mask, self.causal, heads=h)
+        if one_op:  # the steps below as one op, with the same numbers (ops_attention.py)
+            concat, self.attention = one_op  # (..., T, d_model), (..., h, T, T)
             return self.w_o(concat.named("concat")).named("output")  # (..., T, d_model)
         with scope("heads"):
             # split: (..., T, d_model) -> (..., T, h, d_head) -> (..., h, T, d_head)
