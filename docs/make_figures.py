@@ -30,6 +30,9 @@ from tinygrad_attn.viz.stage_figures import file_name, gradient_figures, stage_f
 from tinygrad_attn.walkthrough import Walkthrough
 from tinygrad_attn.walkthrough_figures import stage_svg
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # next_token_figures beside
+import next_token_figures  # noqa: E402  (the figures of page 10)
+
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets")
 TESTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests")
@@ -193,7 +196,8 @@ SCREENSHOT = "explorer.png"
 def figure_names():
     """The file names this script writes (without running anything slow)."""
     names = list(walkthrough_figures()) + list(composite_figures()) + QUICK_GRAPHS
-    return names + [f"train_{name}" for name in TRAINING] + [TRAIN_NUMBERS, SCREENSHOT]
+    names += [f"train_{name}" for name in TRAINING] + [TRAIN_NUMBERS, SCREENSHOT]
+    return names + next_token_figures.FILES
 
 
 def quick_figures(folder):
@@ -214,6 +218,7 @@ def main(argv=None):
     if not args.quick:
         written += training_figures(args.out)
         written.append(story_model())
+        written += next_token_figures.next_token_figures(args.out)
         written += explorer_screenshot(args.out)
     for path in written:
         print(path)

@@ -20,7 +20,7 @@ from tinygrad_attn.commands import graph as graph_command
 from tinygrad_attn.commands import train as train_command
 from tinygrad_attn.viz import render
 
-COMMANDS = ["walkthrough", "graph", "gradcheck", "train", "explore", "bench"]
+COMMANDS = ["walkthrough", "graph", "gradcheck", "train", "generate", "explore", "bench"]
 SCRIPT = Path(sys.executable).parent / "tinygrad-attn"
 
 

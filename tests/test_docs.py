@@ -86,6 +86,47 @@ def test_the_training_page_quotes_the_numbers_its_training_run_measured():
     assert loss in page
 
 
+def test_the_next_token_page_quotes_the_numbers_its_training_runs_measured():
+    # make docs trains the story and names models of page 10 (docs/next_token_figures.py)
+    n = json.loads((DOCS / "assets" / "next_numbers.json").read_text())
+    page = " ".join((DOCS / "10_next_token.md").read_text().split())
+    worked, untrained = n["worked"], n["worked_untrained"]
+    for word, logit, e in worked["top"]:
+        assert f"| {word} | {logit:.2f} | {e:.2f} |" in page
+    assert (
+        f"| the other {worked['others']} tokens, together | | {worked['others_sum']:.2f} |" in page
+    )
+    assert f"| **all {n['story_vocab']} tokens** | | **{worked['total']:.2f}** |" in page
+    purrs = worked["top"][0]
+    assert f"{purrs[2]:.2f} / {worked['total']:.2f} = {worked['probability']:.3f}" in page
+    assert f"-ln({worked['probability']:.3f}) = {worked['loss']:.3f}" in page
+    logit, e = next((x[1], x[2]) for x in untrained["top"] if x[0] == "purrs")
+    total, p = untrained["total"], untrained["probability"]
+    assert f'"purrs" a logit of {logit:.2f}, e^{logit:.2f} = {e:.2f}, out of a total of' in page
+    assert f"{e:.2f} / {total:.2f} = {p:.3f}, and a loss of `-ln({p:.3f})` = " in page
+    assert f"= {untrained['loss']:.3f}, very surprised" in page
+    before, after = n["story_before"], n["story"]
+    assert f"| loss (nats per token) | {before['loss']:.2f} | {after['heldout_loss']:.3f} |" in page
+    right = f"{before['task_accuracy']:.0%} | {after['task_accuracy']:.0%} |"
+    assert f'| right word after "it" | {right}' in page
+    assert f"| {before['attention_accuracy']:.0%} | {after['attention_accuracy']:.1%} |" in page
+    assert f"{n['story_parameters']:,} numbers to learn, {after['steps']} steps" in page
+    assert f'puts {n["it_on_cat"]:.2f} of head {n["best_head"]}\'s attention on "cat"' in page
+    names = n["names"]
+    assert f"| the bigram counts | {names['baseline_loss']:.3f} |" in page
+    assert f"after {names['steps']} steps | {names['heldout_loss']:.3f} |" in page
+    assert f"{n['names_training']:,} to train on, {n['names_heldout']} held out" in page
+    assert ", ".join(n["names_samples"]) in page
+    assert f"{n['names_new']} of the 50 are not in the list" in page
+    low, high = n["names_lengths"]
+    assert f"They are from {low} to {high} letters long" in page
+    t = n["first_letter"]
+    cold, warm, hot = (f"{t[k][1]:.0%}" for k in ("0.5", "1.0", "2.0"))
+    assert (
+        f'"{t["0.5"][0]}" goes from {cold} at temperature 0.5 to {warm} at 1 and {hot} at 2' in page
+    )
+
+
 def test_the_docs_state_no_timings_or_line_counts_that_nothing_measures():
     # how long a run takes depends on the machine and how busy it is; files grow
     for path in [*PAGES, ROOT / "README.md", *sorted((ROOT / "demos").glob("*.py"))]:

@@ -14,7 +14,7 @@ import sys
 __all__ = ["main", "UsageError", "build_parser", "path_flag", "nearest_existing"]
 
 # The order in `--help`: the main job first. Modules not listed here come after, by name.
-ORDER = ["walkthrough", "graph", "gradcheck", "train", "explore", "bench"]
+ORDER = ["walkthrough", "graph", "gradcheck", "train", "generate", "explore", "bench"]
 
 
 class UsageError(Exception):

@@ -59,7 +59,7 @@ class Names(LanguageTask):
     hint = "no one right place to look: the letters so far"
     tokens_are = "letters"
     defaults = {  # the microgpt configuration: d_model 16, 4 heads, 1 layer, context 16
-        "steps": 500,
+        "steps": 300,
         "batch_size": 32,
         "lr": 0.01,
         "lr_decay": True,

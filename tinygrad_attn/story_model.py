@@ -19,32 +19,14 @@ from dataclasses import asdict
 from .stages import Stages
 from .story import EXPLANATION_SENTENCE
 from .tasks import get_task
-from .train import Config, attention_of, load_trained, make_model, run_training
+from .train import Config, load_trained, make_model, run_training
+from .train_figures import AttentionRecorder
 
 __all__ = ["SHIPPED", "AttentionRecorder", "write_shipped", "load_story", "story_view", "replay_of"]
 
 SHIPPED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "story_model.json")
 EVERY = 10  # steps between two attention snapshots of the replay
 DIGITS = 4  # decimals kept in the replay's attention weights (the page prints two)
-
-
-class AttentionRecorder:
-    """An `on_step` hook for training that keeps the attention of one example at the chosen
-    steps: `snapshots` holds {"step", "attention": [layer][head] -> (T, T)}. Step 0, if
-    chosen, is the model as it is when the recorder is made (before training)."""
-
-    def __init__(self, model, example, steps):
-        self.model, self.example, self.steps = model, example, set(steps)
-        self.snapshots = []
-        if 0 in self.steps:
-            self.record(0)
-
-    def record(self, step):
-        self.snapshots.append({"step": step, "attention": attention_of(self.model, self.example)})
-
-    def __call__(self, step, history):
-        if step in self.steps:
-            self.record(step)
 
 
 def write_shipped(path=SHIPPED, config=None):

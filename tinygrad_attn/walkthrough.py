@@ -16,12 +16,19 @@ gradients:
 
 `run()` prints every stage and writes one figure per stage. The numbers are seeded, so the
 same flags always give the same output.
+
+With a trained model (`Walkthrough(sentence, model=..., task=...)`, `walkthrough --load`),
+the numbers are the model's own: X is what its first attention layer reads (each word's
+learned vector plus its position's, normalised), and W_q, W_k, W_v, W^O are what training
+made of them. On the explanation's sentence, "I play with a cat and it purrs", the row of
+"it" then looks at "cat": the word that decides what comes next.
 """
 
 import math
 import random
 
 from . import nn
+from .autograd import no_grad
 from .gradcheck import gradcheck
 from .tensor import Tensor
 from .value import Value
@@ -67,11 +74,28 @@ class Walkthrough:
     printed is computed from the matrices printed before it.
     """
 
-    def __init__(self, sentence=DEFAULT_SENTENCE, dim=DEFAULT_DIM, heads=DEFAULT_HEADS, seed=0):
+    def __init__(
+        self,
+        sentence=DEFAULT_SENTENCE,
+        dim=DEFAULT_DIM,
+        heads=DEFAULT_HEADS,
+        seed=0,
+        model=None,
+        task=None,
+    ):
+        self.model, self.task = model, task  # a trained TinyTransformer and its task, or None
+        if model is not None:
+            attn = model.blocks[0].attn  # the first attention layer: its sizes decide
+            dim, heads = attn.d_model, attn.num_heads
         _check_arguments(sentence, dim, heads)
         self.words = sentence.split()
+        if model is not None:
+            self.words = _model_words(sentence, model, task)
         self.dim, self.heads, self.seed = dim, heads, seed
         self.d_head = dim // heads
+        # (query, key) cells where attention should be, when the task knows them: the row
+        # of "it" and the column of the animal that decides the next word (story.py)
+        self.focus = _focus(self.words, task) if model is not None else []
         # Column names say which matrix a column belongs to, so that in every product A @ B
         # the columns of A carry the names of the rows of B: X's columns d0.. are the rows of
         # W_q, whose columns q0.. are Q's columns. A head's output mixes the rows of its
@@ -82,9 +106,14 @@ class Walkthrough:
         self.stages = []  # (name, title, explanation, matrix, row labels, col labels, kind)
         self.drawing = {}  # stage name -> how to draw it: options for matrix_svg / heatmap_svg
         rng = random.Random(seed)
-        self._embed(rng)
-        self.mha = nn.MultiHeadAttention(dim, heads, rng=rng)
-        _readable_weights(self.mha, rng)
+        if model is None:
+            self._embed(rng)
+            self.mha = nn.MultiHeadAttention(dim, heads, rng=rng)
+            _readable_weights(self.mha, rng)
+        else:
+            self._embed_trained()
+            self.mha = model.blocks[0].attn
+        self.causal = self.mha.causal  # a trained language model reads causally
         self._projections()
         self._heads()
         self._combine()
@@ -102,6 +131,26 @@ class Walkthrough:
         return [(f"head {i + 1}", width or self.d_head) for i in range(self.heads)]
 
     # ------------------------------------------------------------------ the stages
+
+    def _embed_trained(self):
+        """X as the trained model's first attention layer reads it."""
+        model, T, d = self.model, len(self.words), self.dim
+        ids = [self.task.vocab.index(w) for w in self.words]
+        with no_grad():
+            embedded = model.tokens(ids) + model.pos(list(range(T)))  # word + position
+            self.X = model.blocks[0].norm1(embedded).detach().named("X")
+        boundary = " ('.' starts every sentence: the model always reads it first)"
+        self._stage(
+            "x",
+            f"X: the sentence as the trained model reads it ({_count(T, 'word')} x "
+            f"{_count(d, 'number')})",
+            "Each word's learned vector plus its position's, normalised (LayerNorm)"
+            + (boundary if self.words[0] == "." else "")
+            + ".",
+            self.X.tolist(),
+            self.words,
+            self.dims,
+        )
 
     def _embed(self, rng):
         T, d = len(self.words), self.dim
@@ -128,7 +177,12 @@ class Walkthrough:
         ):
             self._stage(
                 f"w_{name}",
-                f"W_{name} ({d} x {d}): a weight matrix, learned in training (random here)",
+                f"W_{name} ({d} x {d}): a weight matrix, "
+                + (
+                    "as training left it"
+                    if self.model is not None
+                    else "learned in training (random here)"
+                ),
                 f"{name.upper()} = X W_{name} asks: {role}",
                 layer.weight.tolist(),
                 self.dims,
@@ -162,7 +216,11 @@ class Walkthrough:
             q, k, v = (_columns(t, cols) for t in (self.q, self.k, self.v))
             scores = q @ k.T  # (T, T): row = the word asking, column = the word looked at
             scaled = scores / math.sqrt(dh)
-            weights = scaled.softmax(-1)
+            if self.causal:  # a word may not look at later words: weight 0 after softmax
+                later = [[float(j > i) for j in range(len(words))] for i in range(len(words))]
+                weights = scaled.masked_fill(Tensor(later), -math.inf).softmax(-1)
+            else:
+                weights = scaled.softmax(-1)
             out = weights @ v  # (T, d_head)
             self.head_outputs.append(out)
             name = f"head{i + 1}"
@@ -170,6 +228,11 @@ class Walkthrough:
             sub = f"_{i + 1}" if h > 1 else ""  # Q_1, K_1, V_1: the head's columns
             Q, K, V = (f"{letter}{sub}" for letter in "QKV")
             words_axes = {"x_label": "key (attended to)", "y_label": "query (attending)"}
+            marks = {}
+            if self.causal:
+                marks["masked"] = [[j > i for j in range(len(words))] for i in range(len(words))]
+            if self.focus:
+                marks["outline"] = self.focus
             if i == 0:  # the first head, step by step
                 if h > 1:
                     for letter, t in (("q", q), ("k", k), ("v", v)):
@@ -205,16 +268,18 @@ class Walkthrough:
                     scale="scores",
                     **words_axes,
                 )
+            masking = " A word may not look at later words: their weight is 0." * self.causal
             self._stage(
                 f"{name}_weights",
                 f"{which}attention weights = softmax(scaled scores), row by row",
-                "Each row is now probabilities: positive, summing to 1."
+                ("Each row is now probabilities: positive, summing to 1." + masking)
                 if i == 0
                 else f"Head {i + 1} does the same with columns {cols[0]}..{cols[-1]}.",
                 weights.tolist(),
                 words,
                 words,
                 kind="attention",
+                **marks,
             )
             self._stage(
                 name,
@@ -244,7 +309,8 @@ class Walkthrough:
             )
         self._stage(
             "w_o",
-            f"W^O ({d} x {d}): the output projection (random here)",
+            f"W^O ({d} x {d}): the output projection "
+            + ("(as training left it)" if self.model is not None else "(random here)"),
             "Mixes what the heads found." if h > 1 else "Mixes the head's numbers.",
             self.mha.w_o.weight.tolist(),
             self.columns["v"],
@@ -300,13 +366,15 @@ class Walkthrough:
                     v.label = f"{name}[{word},{col}]"
         scale = 1.0 / math.sqrt(dh)
         out = []
-        for q_row in Q:
-            scores = [_dot(q_row, k_row) * scale for k_row in K]
+        for i, q_row in enumerate(Q):
+            seen = K[: i + 1] if self.causal else K  # causal: only the words so far
+            scores = [_dot(q_row, k_row) * scale for k_row in seen]
             top = max(s.data for s in scores)  # a constant: softmax does not change
             e = [(s - top).exp() for s in scores]
             total = _sum(e)
             weights = [x / total for x in e]
             out.append([_sum([w * v_row[j] for w, v_row in zip(weights, V)]) for j in range(dh)])
+            # (zip stops at the last word seen: the later values get no weight)
         self.value_output = out
         # The graph to draw: one attention score, q . k / sqrt(d_k), of the first word's
         # query and the last word's key, from their numbers alone: small enough to read.
@@ -327,6 +395,41 @@ class Walkthrough:
         self.engine_difference = max(
             abs(v.data - t) for row_v, row_t in zip(out, tensor_rows) for v, t in zip(row_v, row_t)
         )
+
+
+def _model_words(sentence, model, task):
+    """The sentence as the trained model reads it: its words (story) or letters (names),
+    after the boundary "." that starts every sequence. ValueError for a word the model does
+    not know (naming the nearest ones) or a sentence longer than it reads."""
+    from .language import BOUNDARY, LanguageTask
+
+    if isinstance(task, LanguageTask):
+        words = task.split_text(sentence)
+        task.encode(words)  # an unknown word: ValueError naming the nearest words
+        words = [BOUNDARY, *words]
+    else:
+        words = sentence.split()
+        unknown = [w for w in words if w not in task.vocab]
+        if unknown:
+            raise ValueError(
+                f"{', '.join(map(repr, unknown))} not in the {task.name} vocabulary: "
+                f"{' '.join(task.vocab)}"
+            )
+    if len(words) > model.max_len:
+        raise ValueError(
+            f"the sentence has {len(words)} tokens; the model reads at most {model.max_len}"
+        )
+    return words
+
+
+def _focus(words, task):
+    """[(row of the query, column of the key)] for the words a task says decide the next one:
+    "it" and its animal (the word after "it" need not be there)."""
+    decided = getattr(task, "decided", None)
+    if decided is None or not words or words[0] != ".":
+        return []
+    # word i of the sentence sits at position i + 1 and is predicted at position i
+    return [(d, k + 1) for d, k in decided([*words[1:], None])]
 
 
 def _check_arguments(sentence, dim, heads):
@@ -396,6 +499,17 @@ def report(w, echo=print):
         echo(f"    {text}")
         table = format_matrix(matrix, rows, cols, row_sums=(kind == "attention"))
         echo("    " + table.replace("\n", "\n    "))
+    for query, key in w.focus:
+        shares = ", ".join(
+            f"{weights[query][key]:.2f} (head {name[4:-8]})"
+            for name, _, _, weights, *_ in w.stages
+            if name.endswith("_weights")
+        )
+        echo("")
+        echo(
+            f"The row of {w.words[query]!r} puts {shares} of its attention on "
+            f"{w.words[key]!r}: the word that decides what comes next."
+        )
     echo("")
     echo(
         f"The library's nn.MultiHeadAttention computes the same output in one call "
@@ -426,14 +540,17 @@ def run(
     seed=0,
     out="out/walkthrough",
     echo=print,
+    model=None,
+    task=None,
 ):
-    """Compute, draw and print the walkthrough; returns the paths of the files written.
+    """Compute, draw and print the walkthrough (with a trained `model` and its `task`, on
+    their numbers); returns the paths of the files written.
 
     The figures are written before anything is printed: a reader who stops the printing
     early (`| head`) still gets every figure."""
     from .walkthrough_figures import write_figures
 
-    w = Walkthrough(sentence, dim, heads, seed)
+    w = Walkthrough(sentence, dim, heads, seed, model=model, task=task)
     files = write_figures(w, out)
     report(w, echo)
     echo("")

@@ -119,5 +119,10 @@ def _forget_the_last_run(out, names):
 def _composite_figures(w):
     """The six stages and the gradients as composite figures: Stages.random computes the
     walkthrough's own numbers for the same flags (tests/test_explorer.py checks it)."""
-    stages = Stages.random(" ".join(w.words), w.dim, w.heads, w.seed)
+    if w.model is not None:  # the trained model's numbers, as the walkthrough printed them
+        stages = Stages.from_model(w.model, w.words, list(w.task.vocab))
+        stages.focus = list(w.focus)
+        stages.focus_note = "the word that decides what comes next" if w.focus else ""
+    else:
+        stages = Stages.random(" ".join(w.words), w.dim, w.heads, w.seed)
     return stage_figures(stages) + [gradient_figures(stages)]

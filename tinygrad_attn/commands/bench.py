@@ -14,7 +14,7 @@ engine, matrix multiplication against plain Python loops, fused against composed
 Engines take turns in one process and the tables report ratios. micrograd and PyTorch are
 used when installed."""
 
-WORKLOADS = ["value", "attention", "matmul", "softmax"]
+WORKLOADS = ["value", "attention", "matmul", "softmax", "names"]
 
 
 def add_arguments(parser):

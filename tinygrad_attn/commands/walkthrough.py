@@ -3,8 +3,11 @@
 import os
 
 from ..cli import UsageError, nearest_existing, path_flag
+from ..story import EXPLANATION_SENTENCE
+from ..train import load_trained
 from ..viz.render import find_renderer
 from ..walkthrough import DEFAULT_DIM, DEFAULT_HEADS, DEFAULT_SENTENCE
+from ..walkthrough import _model_words as Walkthrough_words
 from ..walkthrough import run as run_walkthrough
 
 HELP = "attention stage by stage: X, Q K V, scores, softmax, heads, W^O, gradients"
@@ -13,7 +16,10 @@ DESCRIPTION = """Walk through attention on a sentence: the words become a matrix
 are X seen through three weight matrices; scores = Q K^T / sqrt(d_k); softmax makes each row
 probabilities; weights @ V is one head; heads are concatenated and projected by W^O. Then a
 loss, the gradients of W_q, W_k, W_v, W_o and a gradient check. Every stage is printed and
-drawn (SVG) into --out. Weights are seeded: the same flags give the same numbers."""
+drawn (SVG) into --out. Weights are seeded: the same flags give the same numbers. --load
+walks through a trained model instead (weights saved by `tinygrad-attn train --task story`):
+its own X and weights, on "I play with a cat and it purrs" unless --sentence says
+otherwise, where the row of "it" looks at "cat"."""
 
 MAX_WORDS = 12
 MAX_DIM = 16  # wider tables do not fit a terminal
@@ -21,7 +27,9 @@ MAX_DIM = 16  # wider tables do not fit a terminal
 
 def add_arguments(parser):
     parser.add_argument(
-        "--sentence", default=DEFAULT_SENTENCE, help=f'the words (default: "{DEFAULT_SENTENCE}")'
+        "--sentence",
+        help=f'the words (default: "{DEFAULT_SENTENCE}"; with --load of a story model: '
+        f'"{EXPLANATION_SENTENCE}")',
     )
     parser.add_argument(
         "--dim",
@@ -33,7 +41,7 @@ def add_arguments(parser):
     parser.add_argument(
         "--heads",
         type=int,
-        default=DEFAULT_HEADS,
+        default=None,
         help=f"attention heads; must divide --dim (default {DEFAULT_HEADS})",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed for the weights (default 0)")
@@ -43,9 +51,22 @@ def add_arguments(parser):
         default="out/walkthrough",
         help="folder for the figures (default out/walkthrough)",
     )
+    parser.add_argument(
+        "--load",
+        metavar="PATH",
+        type=path_flag,
+        help="walk through a trained model: weights saved by train --task story (its sizes "
+        "replace --dim and --heads)",
+    )
 
 
 def run(args):
+    if args.load:
+        return _run_trained(args)
+    if args.sentence is None:
+        args.sentence = DEFAULT_SENTENCE
+    if args.heads is None:
+        args.heads = DEFAULT_HEADS
     words = args.sentence.split()
     if not words:
         raise UsageError("walkthrough: --sentence is empty; give at least one word")
@@ -74,6 +95,45 @@ def run(args):
     find_renderer()  # none: a runtime failure (status 1), before any work
     run_walkthrough(" ".join(words), args.dim, args.heads, args.seed, args.out)
     return 0
+
+
+def _run_trained(args):
+    """--load: the trained model's numbers on its task's sentence."""
+    if args.dim is not None or args.heads is not None:
+        raise UsageError(
+            "walkthrough: --dim and --heads come from the weights with --load; leave them out"
+        )
+    try:
+        model, task, _ = load_trained(args.load)
+    except (OSError, ValueError, TypeError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise UsageError(f"walkthrough: --load {args.load}: {reason}") from None
+    sentence = args.sentence if args.sentence is not None else default_sentence(task)
+    if not sentence.split():
+        raise UsageError("walkthrough: --sentence is empty; give at least one word")
+    try:
+        words = Walkthrough_words(sentence, model, task)
+    except ValueError as error:
+        raise UsageError(f"walkthrough: --sentence: {error}") from None
+    if len(words) > MAX_WORDS + 1:
+        raise UsageError(
+            f"walkthrough: --sentence has {len(words) - 1} words; at most {MAX_WORDS} fit the "
+            f"tables"
+        )
+    check_writable_folder(args.out, "walkthrough")
+    find_renderer()
+    run_walkthrough(sentence, seed=args.seed, out=args.out, model=model, task=task)
+    return 0
+
+
+def default_sentence(task):
+    """The sentence to walk through with a trained model: the explanation's for story, a
+    name for names, a held-out sequence of a toy task."""
+    if task.name == "story":
+        return EXPLANATION_SENTENCE
+    if task.name == "names":
+        return "anna"
+    return " ".join(task.words(task.data(seed=0, heldout_size=1).heldout[0].tokens))
 
 
 def dim_for(heads):
