@@ -152,10 +152,10 @@ def test_a_causal_mask_with_more_keys_than_queries_is_one_op_too():
 
 
 def test_keys_seen_counts_the_first_keys_of_each_query_or_declines():
-    assert keys_seen(None, True, (), None, 3, 3) == [[1, 2, 3]]
-    assert keys_seen(None, False, (2,), 2, 2, 4) == [[4, 4]] * 4
+    assert keys_seen(None, True, (), None, 3, 3) == [(1, 2, 3)]
+    assert keys_seen(None, False, (2,), 2, 2, 4) == [(4, 4)] * 4
     padding = Tensor([[[[1, 1, 0]]], [[[1, 0, 0]]]])  # (2, 1, 1, 3)
-    assert keys_seen(padding, True, (2,), 2, 3, 3) == [[1, 2, 2]] * 2 + [[1, 1, 1]] * 2
+    assert keys_seen(padding, True, (2,), 2, 3, 3) == [(1, 2, 2)] * 2 + [(1, 1, 1)] * 2
     assert keys_seen(Tensor([[1, 0, 1]]), False, (), None, 2, 3) is None  # a hole
     assert keys_seen(Tensor([[0, 0, 0]]), False, (), None, 2, 3) is None  # nothing to see
     assert keys_seen(Tensor([[1, 1], [1, 0]]), False, (), None, 2, 2) is None  # per query

@@ -328,6 +328,27 @@ def test_module_zero_grad_forgets_every_gradient():
     assert all(p.grad is None for p in model.parameters())
 
 
+def test_zero_grad_reaches_parameters_added_or_switched_on_after_it_ran():
+    layer = Linear(2, 2, rng=0)
+    layer.zero_grad()  # lists the parameters once
+    layer.extra = Tensor([1.0], requires_grad=True)  # a new attribute
+    frozen = Tensor([2.0])
+    layer.table = frozen
+    layer.zero_grad()
+    frozen.requires_grad = True  # switched on later
+    holder = Module()
+    holder.layers = [layer]
+    holder.zero_grad()
+    holder.layers.append(Linear(2, 1, rng=1))  # a list changed in place
+    for p in [*layer.parameters(), *holder.layers[1].parameters()]:
+        p.grad = Tensor.ones(*p.shape)
+    layer.zero_grad()
+    assert layer.extra.grad is None and frozen.grad is None and layer.weight.grad is None
+    holder.layers[0].weight.grad = Tensor.ones(2, 2)
+    holder.zero_grad()
+    assert all(p.grad is None for p in holder.parameters())
+
+
 def test_a_module_without_forward_says_so():
     with pytest.raises(NotImplementedError, match="Empty must define forward"):
 

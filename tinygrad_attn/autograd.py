@@ -122,13 +122,19 @@ class scope:
         self.label = label
 
     def __enter__(self):
-        _modes.scopes.append((self, (next(scope._counter), self.label)))
-        _modes.scope = tuple(frame for _, frame in _modes.scopes)
+        frame = (next(scope._counter), self.label)  # the number tells two calls apart
+        _modes.scopes.append((self, frame))
+        _modes.scope += (frame,)
         return self
 
     def __exit__(self, *exc):
-        _leave(_modes.scopes, self, "scope(label)")
-        _modes.scope = tuple(frame for _, frame in _modes.scopes)
+        modes = _modes
+        if modes.scopes and modes.scopes[-1][0] is self:  # the innermost block ends
+            modes.scopes.pop()
+            modes.scope = modes.scope[:-1]
+        else:
+            _leave(modes.scopes, self, "scope(label)")
+            modes.scope = tuple(frame for _, frame in modes.scopes)
 
 
 class step_by_step:

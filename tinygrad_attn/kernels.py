@@ -11,10 +11,7 @@ code of that loop is generated once per length (the first time a product of that
 is needed), compiled with `exec` and kept. For length 3 it reads:
 
     def dot_products(rows, columns):
-        out = []
-        for a0, a1, a2 in rows:
-            out += [a0*b0 + a1*b1 + a2*b2 for b0, b1, b2 in columns]
-        return out
+        return [a0*b0 + a1*b1 + a2*b2 for a0, a1, a2 in rows for b0, b1, b2 in columns]
 
 The terms are added left to right, in the same order as `sum(map(mul, row, column))`, so
 the results are the same numbers (except that terms that are all -0.0 add up to -0.0, as
@@ -38,11 +35,11 @@ LONGEST = 128  # the longest dot product written out term by term
 
 def dot_products(rows, columns):
     """Every row . every column, row by row: [r . c for r in rows for c in columns]. All
-    rows and columns have the same length; `columns` is a list (it is read once per row)."""
-    rows = rows if isinstance(rows, list) else list(rows)
+    rows and columns have the same length; both are lists (of lists or tuples)."""
     if not rows or not columns:
         return []
-    return _kernel(len(rows[0]))(rows, columns)
+    n = len(rows[0])
+    return (_kernels.get(n) or _kernel(n))(rows, columns)
 
 
 def dot(a, b):
@@ -82,11 +79,7 @@ def _generate(n):
     b = "".join(f"b{i}, " for i in range(n))
     terms = " + ".join(f"a{i}*b{i}" for i in range(n))
     source = (
-        "def dot_products(rows, columns):\n"
-        "    out = []\n"
-        f"    for {a}in rows:\n"
-        f"        out += [{terms} for {b}in columns]\n"
-        "    return out\n"
+        f"def dot_products(rows, columns):\n    return [{terms} for {a}in rows for {b}in columns]\n"
     )
     namespace = {}
     exec(compile(source, f"<dot products of length {n}>", "exec"), namespace)

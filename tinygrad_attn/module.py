@@ -40,9 +40,10 @@ class Module:
                 f"{type(self).__name__}.{name}: a set has no order, so the parameters in it "
                 f"could not be named, trained in a fixed order or saved; use a list or a dict"
             )
-        if not isinstance(value, _CONTAINERS):  # numbers, None, strings
-            object.__setattr__(self, name, value)
+        if not isinstance(value, _CONTAINERS) or isinstance(value, Tensor) and value.op:
+            object.__setattr__(self, name, value)  # numbers, None, strings; results of ops
             return
+        _changes[0] += 1  # a parameter may have come or gone: zero_grad lists them again
         # Name what is being attached, so pictures and messages can say "w_q.weight".
         path = self.__dict__.get("_path", "")
         _name(value, f"{path}.{name}" if path else name, set())
@@ -66,21 +67,30 @@ class Module:
 
     def named_parameters(self):
         """(dotted name, tensor) for every parameter, in the order they were attached."""
-        return self._parameters(with_names=True)
+        return _collect_parameters(self, with_names=True)
 
     def parameters(self):
         """Every parameter (tensors with requires_grad=True), for an optimizer."""
-        return [p for _, p in self._parameters(with_names=False)]
-
-    def _parameters(self, with_names):
-        out = []
-        _collect_parameters(self, "", with_names, out, set())
-        return out
+        return [p for _, p in _collect_parameters(self, with_names=False)]
 
     def zero_grad(self):
         """Forget every parameter's gradient."""
-        for p in self.parameters():
-            p.zero_grad()
+        for t in self._leaf_tensors():
+            if t.requires_grad:  # a parameter: a leaf tensor that requires grad
+                t.zero_grad()
+
+    def _leaf_tensors(self):
+        """Every leaf tensor in this module (its parameters among them), found once and kept
+        until an attribute of any module holding tensors is set again. Lists and dicts can
+        change without setting an attribute, so a module with one inside is searched anew
+        each time."""
+        kept = self.__dict__.get("_leaves")
+        if kept is not None and kept[0] == _changes[0]:
+            return kept[1]
+        leaves, plain = _collect_leaves(self)
+        if plain:
+            object.__setattr__(self, "_leaves", (_changes[0], leaves))
+        return leaves
 
     # ------------------------------------------------------------------ training or evaluating
 
@@ -238,6 +248,7 @@ class Module:
 
 
 _HOLDERS = (Tensor, Module)
+_changes = [0]  # how many times a module got an attribute that may hold parameters
 _CONTAINERS = (Tensor, Module, list, tuple, dict)  # where parameters can be found
 
 
@@ -265,21 +276,44 @@ def _name(value, path, seen):
             _name(item, f"{path}.{key}", seen)
 
 
-def _collect_parameters(value, name, with_names, out, seen):
-    """Append (dotted name, parameter) for every parameter in `value` (a module, a list,
-    tuple or dict, a tensor), in the order they were attached; a shared one is listed once."""
-    if isinstance(value, Tensor):
-        if _is_parameter(value) and id(value) not in seen:
-            seen.add(id(value))
-            out.append((name, value))
-        return
-    if id(value) in seen:
-        return
-    seen.add(id(value))
-    for key, item in _items(value):
-        if isinstance(item, _CONTAINERS):
+def _collect_parameters(root, with_names):
+    """(dotted name, parameter) for every parameter in the module `root` (found in its
+    attributes and in the lists, tuples and dicts they hold), in the order they were
+    attached; a shared one is listed once. (Names are None when not asked for. A stack of
+    our own, not recursion: containers of any depth work.)"""
+    out, seen, stack = [], set(), [("", root)]
+    while stack:
+        name, value = stack.pop()
+        if id(value) in seen:
+            continue
+        if isinstance(value, Tensor):
+            if value.requires_grad and not value.op:  # a parameter (see _is_parameter)
+                seen.add(id(value))
+                out.append((name, value))
+            continue
+        seen.add(id(value))
+        inner = [(key, item) for key, item in _items(value) if isinstance(item, _CONTAINERS)]
+        for key, item in reversed(inner):  # popped in the order they were attached
             path = (f"{name}.{key}" if name else str(key)) if with_names else None
-            _collect_parameters(item, path, with_names, out, seen)
+            stack.append((path, item))
+    return out
+
+
+def _collect_leaves(root):
+    """(every leaf tensor in `root`, whether `root` holds no list or dict), each once."""
+    leaves, seen, stack, plain = [], set(), [root], True
+    while stack:
+        value = stack.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        if isinstance(value, Tensor):
+            if not value.op:
+                leaves.append(value)
+            continue
+        plain = plain and not isinstance(value, (list, dict))
+        stack += [item for _, item in _items(value) if isinstance(item, _CONTAINERS)]
+    return leaves, plain
 
 
 def _constant(path, allow_nan):

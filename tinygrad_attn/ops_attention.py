@@ -26,6 +26,7 @@ faster: docs/06 and benchmarks/.
 """
 
 import math
+from functools import lru_cache
 from operator import mul
 
 from .autograd import record
@@ -60,83 +61,103 @@ def attention(q, k, v, seen, heads=None):
     weights_shape = tuple(batch) + ((H,) if heads else ()) + (T_q, T_k)
     check_size(weights_shape, "attention")
     scale = math.sqrt(d)
-    zeros = [0.0] * T_k
-    Q, K, V = q.data, k.data, v.data
-    plans = {}  # id(seen list) -> its blocks of queries and keys (heads share one list)
-    saved = []  # for each matrix and head: its rows of Q, K, V, K's columns, weights, plan
-    outputs = []  # each head's output, (T_q, d_v) row by row
+    blocks = []  # one _Head for each matrix and head
     for i, n_seen in enumerate(seen):
         b, h = divmod(i, H)
-        plan = plans.get(id(n_seen)) or plans.setdefault(id(n_seen), _plan(n_seen, T_k))
-        q_rows = _head_rows(Q, b * T_q * D, T_q, D, h * d, d)  # (T_q, d)
-        k_rows = _head_rows(K, b * T_k * D, T_k, D, h * d, d)  # (T_k, d)
-        v_rows = _head_rows(V, b * T_k * Dv, T_k, Dv, h * dv, dv)  # (T_k, d_v)
-        k_cols, v_cols = list(zip(*k_rows)), list(zip(*v_rows))
-        P, out = [], []  # P: the weights, each row padded with zeros to T_k
-        for t0, t1, end in plan[0]:  # the queries t0..t1-1 see at most the first `end` keys
-            S = dot_products(q_rows[t0:t1], k_rows[:end])  # Q K^T, (t1 - t0, end)
-            for t, start in zip(range(t0, t1), range(0, len(S), end)):
-                n = n_seen[t]
-                P.append(_softmax(S[start : start + n], scale) + zeros[n:])
-            out += dot_products([p[:end] for p in P[t0:t1]], [c[:end] for c in v_cols])  # PV
-        outputs.append(out)
-        saved.append((q_rows, k_rows, v_rows, k_cols, P, n_seen, plan))
+        q_rows = _head_rows(q.data, b * T_q * D, T_q, D, h * d, d)  # (T_q, d)
+        k_rows = _head_rows(k.data, b * T_k * D, T_k, D, h * d, d)  # (T_k, d)
+        v_rows = _head_rows(v.data, b * T_k * Dv, T_k, Dv, h * dv, dv)  # (T_k, d_v)
+        blocks.append(_Head(q_rows, k_rows, v_rows, n_seen, scale))
+    out = _join_heads([head.forward() for head in blocks], H, T_q, dv)
     weights = []
-    for block in saved:
-        for p in block[4]:
+    for head in blocks:
+        for p in head.P:
             weights += p
-
-    def scores_backward(dP, block):
-        """dQ and dK of one head from dP, the gradient of its weights: softmax's backward
-        and the scaling's give dS, then dQ = dS K and dK = dS^T Q."""
-        q_rows, _, _, k_cols, P, n_seen, (queries, keys) = block
-        dS = [_softmax_backward(p, dp, n, scale, zeros) for p, dp, n in zip(P, dP, n_seen)]
-        dq = []
-        for t0, t1, end in queries:
-            dq += dot_products([r[:end] for r in dS[t0:t1]], [c[:end] for c in k_cols])  # dS K
-        return dq, _transposed_product(dS, q_rows, keys, T_k)  # dK = dS^T Q
 
     def backward(g):
         dQ, dK, dV = [], [], []
-        for i, block in enumerate(saved):
+        for i, head in enumerate(blocks):
             b, h = divmod(i, H)
-            g_rows = _head_rows(g, b * T_q * Dv, T_q, Dv, h * dv, dv)  # dOut, (T_q, d_v)
-            v_rows, P, queries, keys = block[2], block[4], block[6][0], block[6][1]
-            dP = []
-            for t0, t1, end in queries:  # dP = dOut V^T
-                rows_of_dP = dot_products(g_rows[t0:t1], v_rows[:end])
-                dP += [rows_of_dP[j : j + end] for j in range(0, len(rows_of_dP), end)]
-            dq, dk = scores_backward(dP, block)
+            dq, dk, dv_ = head.backward(_head_rows(g, b * T_q * Dv, T_q, Dv, h * dv, dv))
             dQ.append(dq)
             dK.append(dk)
-            dV.append(_transposed_product(P, g_rows, keys, T_k))  # dV = P^T dOut
+            dV.append(dv_)
         return _join_heads(dQ, H, T_q, d), _join_heads(dK, H, T_k, d), _join_heads(dV, H, T_k, dv)
 
     def weights_backward(g):  # the weights' own gradient, when a loss reads them
         dQ, dK = [], []
-        for block, start in zip(saved, range(0, len(g), T_q * T_k)):
-            dP = [g[start + t * T_k : start + t * T_k + T_k] for t in range(T_q)]
-            dq, dk = scores_backward(dP, block)
+        for head, start in zip(blocks, range(0, len(g), T_q * T_k)):
+            dq, dk = head.scores_backward(_head_rows(g, start, T_q, T_k, 0, T_k))
             dQ.append(dq)
             dK.append(dk)
         return _join_heads(dQ, H, T_q, d), _join_heads(dK, H, T_k, d)
 
-    out = _join_heads(outputs, H, T_q, dv)
     out_shape = q.shape[:-1] + (H * dv,)
     output = record(out, out_shape, "attention", (q, k, v), backward, saves="inputs")
     weights = record(weights, weights_shape, "attention weights", (q, k), weights_backward)
     return output, weights.named("weights")
 
 
+class _Head:
+    """One head of one matrix: its rows of Q, K and V, the number of keys each query sees,
+    and, after the forward pass, its weights P (each row padded with zeros to T_k)."""
+
+    __slots__ = ("q_rows", "k_rows", "v_rows", "seen", "scale", "queries", "keys", "P")
+
+    def __init__(self, q_rows, k_rows, v_rows, seen, scale):
+        self.q_rows, self.k_rows, self.v_rows = q_rows, k_rows, v_rows
+        self.seen, self.scale = seen, scale
+        self.queries, self.keys = _plan(seen, len(k_rows))
+
+    def forward(self):
+        """S = Q K^T / sqrt(d), P = softmax(S) row by row, Out = P V: the output, flat."""
+        q_rows, k_rows, seen, scale = self.q_rows, self.k_rows, self.seen, self.scale
+        T_k = len(k_rows)
+        zeros = [0.0] * T_k
+        v_cols = list(zip(*self.v_rows))
+        P, out = [], []
+        for t0, t1, end in self.queries:  # queries t0..t1-1 see at most the first `end` keys
+            S = dot_products(q_rows[t0:t1], k_rows[:end])  # Q K^T, (t1 - t0, end)
+            for t, start in zip(range(t0, t1), range(0, len(S), end)):
+                n = seen[t]
+                P.append(_softmax(S[start : start + n], scale) + zeros[n:])
+            out += dot_products(_first(P[t0:t1], end, T_k), _first(v_cols, end, T_k))  # P V
+        self.P = P
+        return out
+
+    def backward(self, g_rows):
+        """(dQ, dK, dV) from dOut, the gradient of the output (as rows)."""
+        T_k = len(self.k_rows)
+        dP = []  # dP = dOut V^T, each row as long as its block's keys
+        for t0, t1, end in self.queries:
+            rows_of_dP = dot_products(g_rows[t0:t1], self.v_rows[:end])
+            dP += [rows_of_dP[j : j + end] for j in range(0, len(rows_of_dP), end)]
+        dq, dk = self.scores_backward(dP)
+        return dq, dk, _transposed_product(self.P, g_rows, self.keys, T_k)  # dV = P^T dOut
+
+    def scores_backward(self, dP):
+        """(dQ, dK) from dP, the gradient of the weights: softmax's backward and the
+        scaling's give dS, then dQ = dS K and dK = dS^T Q."""
+        T_k = len(self.k_rows)
+        zeros = [0.0] * T_k
+        scale = self.scale
+        dS = [_softmax_backward(p, g, n, scale, zeros) for p, g, n in zip(self.P, dP, self.seen)]
+        k_cols = list(zip(*self.k_rows))
+        dq = []
+        for t0, t1, end in self.queries:
+            dq += dot_products(_first(dS[t0:t1], end, T_k), _first(k_cols, end, T_k))  # dS K
+        return dq, _transposed_product(dS, self.q_rows, self.keys, T_k)  # dK = dS^T Q
+
+
 def keys_seen(mask, causal, batch, heads, T_q, T_k):
     """How many keys each query sees, for every (matrix, head) of the attention, when each
     sees the first few: with a causal mask keys 0..t for query t, and a mask (True = may
     attend) may hide keys at the end, the same ones for every query and head (the padding of
-    shorter sequences, mask shape (..., 1, 1, T_k) or (..., 1, T_k)). Returns one list of
+    shorter sequences, mask shape (..., 1, 1, T_k) or (..., 1, T_k)). Returns one tuple of
     T_q counts per (matrix, head), or None when the mask is of another kind or hides every
     key from some query: the composed path takes those.
     """
-    limit = [min(t + 1, T_k) if causal else T_k for t in range(T_q)]
+    limit = tuple(min(t + 1, T_k) if causal else T_k for t in range(T_q))
     blocks = numel(batch) * (heads or 1)
     if mask is None:
         return [limit] * blocks
@@ -161,11 +182,12 @@ def keys_seen(mask, causal, batch, heads, T_q, T_k):
         n = counts[r]
         if n is None:
             return None
-        per_query = lists.get(n) or lists.setdefault(n, [min(x, n) for x in limit])
+        per_query = lists.get(n) or lists.setdefault(n, tuple(min(x, n) for x in limit))
         seen += [per_query] * (heads or 1)
     return seen
 
 
+@lru_cache(maxsize=256)
 def _plan(seen, T_k):
     """The blocks of one (matrix, head): queries (t0, t1, end): the queries t0..t1-1 see at
     most the first `end` keys; keys (j0, j1, first): the keys j0..j1-1 are seen by the
@@ -206,10 +228,16 @@ def _transposed_product(A, B, keys, T_k):
     B_cols = list(zip(*B))
     out = []
     for j0, j1, first in keys:
-        A_cols = list(zip(*[row[j0:j1] for row in A[first:]]))  # columns j0..j1-1 of A
-        out += dot_products(A_cols, [c[first:] for c in B_cols])
+        A_rows = A[first:] if j1 - j0 == len(A[0]) else [row[j0:j1] for row in A[first:]]
+        A_cols = list(zip(*A_rows))  # columns j0..j1-1 of A, from query `first` on
+        out += dot_products(A_cols, [c[first:] for c in B_cols] if first else B_cols)
     unseen = T_k - (keys[-1][1] if keys else 0)
     return out + [0.0] * (unseen * len(B_cols))
+
+
+def _first(rows, end, length):
+    """The first `end` numbers of each row (all `length` of them: the rows themselves)."""
+    return rows if end == length else [r[:end] for r in rows]
 
 
 def _head_rows(flat, start, n_rows, stride, offset, width):
@@ -220,9 +248,11 @@ def _head_rows(flat, start, n_rows, stride, offset, width):
 
 def _join_heads(pieces, H, T, width):
     """The heads' (T, width) results side by side: (..., T, H * width), row by row."""
-    if H == 1:
-        return [x for piece in pieces for x in piece]
     out = []
+    if H == 1:
+        for piece in pieces:
+            out += piece
+        return out
     for b in range(0, len(pieces), H):
         group = pieces[b : b + H]
         for t in range(0, T * width, width):

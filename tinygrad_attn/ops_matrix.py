@@ -101,6 +101,8 @@ class MatrixOps:
         [[17.0], [39.0]]
         """
         a, b = self, self._lift(other, "@", numbers=False)
+        if len(b.shape) == 2 and len(a.shape) > 1 and a.shape[-1] == b.shape[0]:
+            return _times_matrix(a, b)  # x @ W, one matrix on the right: the common case
         if not a.shape or not b.shape:
             raise ValueError(
                 f"matmul: {a.shape} @ {b.shape}: both operands need at least one axis "
@@ -157,6 +159,28 @@ class MatrixOps:
 
 
 # ---------------------------------------------------------------------- matmul helpers
+
+
+def _times_matrix(a, b):
+    """a @ b for one matrix b (k, m) on the right and a (..., n, k): every row of a, of all
+    its matrices at once, times b. The same products as __matmul__, with less to work out."""
+    k, m = b.shape
+    shape = a.shape[:-1] + (m,)
+    n = check_size(shape, "matmul") // m if m else numel(a.shape[:-1])  # rows of a
+    A, B = a.data, b.data
+    if not (n and k and m):  # an axis of size 0: every sum is empty
+        return record([0.0] * (n * m), shape, "matmul", (a, b), _zero_grads(A, B))
+    out = dot_products(rows(A, 0, n, k), columns(B, 0, k, m))  # C = A B
+
+    def backward(dC):
+        dA = dB = None
+        if a.requires_grad:  # dA = dC B^T: the columns of B^T are the rows of B
+            dA = dot_products(rows(dC, 0, n, m), rows(B, 0, k, m))
+        if b.requires_grad:  # dB = A^T dC: the rows of A^T are the columns of A
+            dB = dot_products(columns(A, 0, n, k), columns(dC, 0, n, m))
+        return dA, dB
+
+    return record(out, shape, "matmul", (a, b), backward, saves="inputs")
 
 
 def _block_starts(batch_shape, batch, size):

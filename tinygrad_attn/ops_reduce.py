@@ -56,10 +56,10 @@ class ReduceOps:
 
         def backward(g):
             # d(mean)/dx_i = 1/n for each of the n numbers averaged: each gets g / n
-            spread = _gather(g, broadcast_index(kept, self.shape), len(self.data))
-            return ([ieee.div(v, n) for v in spread],)
+            share = [ieee.div(v, n) for v in g]
+            return (_gather(share, broadcast_index(kept, self.shape), len(self.data)),)
 
-        return record(data, shape, "mean", (self,), backward)
+        return record(data, shape, "mean", (self,), backward, saves="nothing")
 
     def max(self, axis=None, keepdims=False):
         """The largest number along `axis` (an int, a tuple of ints, or None for all). A
