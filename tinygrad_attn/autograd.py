@@ -39,6 +39,7 @@ __all__ = [
     "detect_anomaly",
     "Storage",
     "write_in_place",
+    "grad_numbers",
     "record",
     "backward",
     "topological_order",
@@ -273,6 +274,13 @@ def _checked_numbers(numbers, count):
     if all(type(x) is float for x in numbers):
         return numbers
     return [_checked_number(x, f"number {k}") for k, x in enumerate(numbers)]
+
+
+def grad_numbers(t):
+    """The numbers of `t.grad` as a flat list to read (not to change), or None: what
+    optimizers read, without wrapping them in a Tensor first."""
+    g = t._grad
+    return g if g is None or type(g) is list else g.data
 
 
 def write_in_place(t, numbers):

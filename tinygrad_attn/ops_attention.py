@@ -157,10 +157,9 @@ def keys_seen(mask, causal, batch, heads, T_q, T_k):
     T_q counts per (matrix, head), or None when the mask is of another kind or hides every
     key from some query: the composed path takes those.
     """
-    limit = tuple(min(t + 1, T_k) if causal else T_k for t in range(T_q))
-    blocks = numel(batch) * (heads or 1)
     if mask is None:
-        return [limit] * blocks
+        return _unmasked(causal, numel(batch) * (heads or 1), T_q, T_k)
+    limit = _unmasked(causal, 1, T_q, T_k)[0]
     shape = tuple(batch) + ((heads,) if heads else ()) + (T_q, T_k)
     m_shape = (1,) * (len(shape) - len(mask.shape)) + tuple(mask.shape)
     shared = 3 if heads else 2  # the axes of keys, queries (and heads) at the end
@@ -185,6 +184,13 @@ def keys_seen(mask, causal, batch, heads, T_q, T_k):
         per_query = lists.get(n) or lists.setdefault(n, tuple(min(x, n) for x in limit))
         seen += [per_query] * (heads or 1)
     return seen
+
+
+@lru_cache(maxsize=256)
+def _unmasked(causal, blocks, T_q, T_k):
+    """keys_seen without a mask: the same counts for every block (a list to read, not to
+    change: it is kept for the next call)."""
+    return [tuple(min(t + 1, T_k) if causal else T_k for t in range(T_q))] * blocks
 
 
 @lru_cache(maxsize=256)

@@ -19,7 +19,7 @@ the change in each parameter's version, so a graph recorded before the step refu
 import math
 
 from . import ieee
-from .autograd import write_in_place
+from .autograd import grad_numbers, write_in_place
 from .tensor import Tensor
 
 __all__ = ["SGD", "Adam", "AdamW"]
@@ -97,9 +97,9 @@ class SGD(Optimizer):
     def step(self):
         lr, mu, decay = self.lr, self.momentum, self.weight_decay
         for i, p in enumerate(self.params):
-            if p.grad is None:
+            g = grad_numbers(p)
+            if g is None:
                 continue  # not reached by backward(): nothing to learn this step
-            g = p.grad.data
             if decay:
                 g = [gi + decay * w for gi, w in zip(g, p.data)]
             if mu:
@@ -146,20 +146,21 @@ class Adam(Optimizer):
     def step(self):
         self.t += 1
         (b1, b2), eps, lr, decay = self.betas, self.eps, self.lr, self.weight_decay
-        sqrt = math.sqrt
-        for i, (p, m, v) in enumerate(zip(self.params, self.m, self.v)):
-            if p.grad is None:
+        keep1, keep2, sqrt = 1.0 - b1, 1.0 - b2, math.sqrt
+        for i, p in enumerate(self.params):
+            g = grad_numbers(p)
+            if g is None:
                 continue
             self.steps[i] += 1
             t = self.steps[i]
             correction1, correction2 = 1.0 - b1**t, 1.0 - b2**t
-            g, w = p.grad.data, p.data
+            w = p.data
             if decay and self.decoupled:  # AdamW: w <- w - lr * weight_decay * w
                 w = [wi * (1.0 - lr * decay) for wi in w]
             elif decay:  # Adam: the decay joins the gradient, and Adam's scaling
                 g = [gi + decay * wi for gi, wi in zip(g, w)]
-            m[:] = [b1 * mi + (1.0 - b1) * gi for mi, gi in zip(m, g)]
-            v[:] = [b2 * vi + (1.0 - b2) * gi * gi for vi, gi in zip(v, g)]
+            m = self.m[i] = [b1 * mi + keep1 * gi for mi, gi in zip(self.m[i], g)]
+            v = self.v[i] = [b2 * vi + keep2 * gi * gi for vi, gi in zip(self.v[i], g)]
             try:
                 new = [
                     wi - lr * (mi / correction1) / (sqrt(vi / correction2) + eps)
