@@ -1,7 +1,9 @@
-"""`python -m benchmarks [--quick] [--only NAME,...] [--rounds N]`: print the tables.
+"""`python -m benchmarks [--quick] [--only NAME,...] [--rounds N] [--before REV]`: the tables.
 
 Each workload prints one markdown table (ready for README.md) with its figures, the ratio its
-target is about, the target and PASS or MISS. Exit status 1 when two engines compute
+target is about, the target and PASS or MISS; beside this checkout's figures, the same
+workload on the package as it was at an earlier revision (before.py; `--before none` leaves
+it out). Exit status 1 when two engines compute
 different numbers (nothing is timed then), 2 for a usage error, 0 otherwise: a MISS is a
 result, not a failure.
 """
@@ -14,7 +16,7 @@ import sys
 import time
 from importlib import metadata
 
-from . import bench_attention, bench_matmul, bench_names, bench_softmax, bench_value
+from . import before, bench_attention, bench_matmul, bench_names, bench_softmax, bench_value
 from .timing import EnginesDisagree, Settings
 
 WORKLOADS = {
@@ -43,6 +45,13 @@ def parse_args(argv):
     parser.add_argument(
         "--rounds", type=int, metavar="N", help="turns per engine (default 9; 1 with --quick)"
     )
+    parser.add_argument(
+        "--before",
+        default=before.BASELINE,
+        metavar="REV",
+        help="the git revision timed beside this checkout (default: the one before the speed "
+        "work, %(default).10s); 'none' leaves it out",
+    )
     args = parser.parse_args(argv)
     names = [n.strip() for item in args.only or [] for n in item.split(",") if n.strip()]
     if args.only is not None and not names:  # `--only ,`: not "everything"
@@ -63,6 +72,11 @@ def header(settings):
     lines = [
         f"{python} on {platform.platform()}, {os.cpu_count()} CPUs, {now}",
         f"References: micrograd {_version('micrograd')}, torch {_version('torch')}.",
+        (
+            f"'before': the package at revision {settings.before_name}, in the same process."
+            if settings.before
+            else f"No 'before' figures: {settings.before_name or 'left out (--before none)'}."
+        ),
         f"Each time is the minimum over {settings.rounds} round(s) of the mean of a batch of "
         "calls; the engines of a table take turns in one process.",
     ]
@@ -82,6 +96,8 @@ def main(argv=None):
         settings = Settings(rounds=args.rounds or 1, batch_seconds=0.0, quick=True)
     else:
         settings = Settings(rounds=args.rounds or 9, batch_seconds=0.3)
+    if args.before.lower() != "none":
+        settings.before, settings.before_name = before.load(args.before)
     print(header(settings), flush=True)
     start = time.perf_counter()
     for name in args.only:

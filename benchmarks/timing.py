@@ -30,12 +30,16 @@ class EnginesDisagree(RuntimeError):
 
 class Settings:
     """How hard to time: `rounds` turns per engine, each a batch of about `batch_seconds`.
-    `quick` also asks each workload for its tiny sizes (a check that the code runs)."""
+    `quick` also asks each workload for its tiny sizes (a check that the code runs).
+    `before` is the package at an earlier revision to time beside this one (before.py),
+    `before_name` that revision's short name; None and "" leave it out."""
 
-    def __init__(self, rounds=5, batch_seconds=0.25, quick=False):
+    def __init__(self, rounds=5, batch_seconds=0.25, quick=False, before=None, before_name=""):
         self.rounds = rounds
         self.batch_seconds = batch_seconds
         self.quick = quick
+        self.before = before
+        self.before_name = before_name
 
     def verdict(self, value, target, at_least=True):
         """PASS or MISS, except with --quick: tiny sizes say nothing about the targets."""

@@ -108,3 +108,14 @@ def test_only_with_no_name_is_a_usage_error_not_everything(capsys):
         bench_main.main(["--only", ","])
     assert exit_info.value.code == 2
     assert "--only names no workload" in capsys.readouterr().err
+
+
+def test_every_table_times_the_engine_before_beside_this_one_and_none_leaves_it_out(capsys):
+    assert bench_main.main(["--quick", "--only", "value,matmul,softmax,attention"]) == 0
+    out = capsys.readouterr().out
+    assert "'before': the package at revision" in out.splitlines()[2]
+    assert "Value before (" in out and "Tensor before (" in out  # tables A and C
+    assert "fused ms before (" in out and "Tensor before: nn.MultiHeadAttention" in out
+    assert bench_main.main(["--quick", "--only", "value", "--before", "none"]) == 0
+    out = capsys.readouterr().out
+    assert "before (" not in out and "left out (--before none)" in out
