@@ -173,17 +173,17 @@ def test_the_replay_keeps_the_attention_of_the_sentence_at_the_chosen_steps():
     )
     run = run_training(config, model=model, on_step=recorder)
     record = replay_record(run, recorder)
-    assert [s["step"] for s in record["snapshots"]] == [0, 2, 4]
-    assert (
-        record["snapshots"][0]["loss"] is None
-        and record["snapshots"][2]["loss"] == run.history.loss[3]
-    )
+    assert record["steps"] == [0, 2, 4] and len(record["loss"]) == 4
+    assert record["loss"][0] == round(run.history.loss[0], 4)
     assert record["words"][-3:] == ["and", "it", "purrs"] and record["focus"] == [[7, 5]]
-    layer, head = record["head"]
-    first = record["snapshots"][1]
-    assert first["weights"] == first["attention"][layer][head]
-    assert len(first["weights"]) == 9 and all(abs(sum(r) - 1) < 1e-3 for r in first["weights"])
-    assert record["snapshots"][0]["weights"] != record["snapshots"][2]["weights"]
+    layer, head = record["layer"], record["head"]
+    assert (layer, head) == run.after.best_head
+    middle = record["weights"][1]
+    kept = recorder.snapshots[1]["attention"][layer][head]
+    assert middle == [[round(w, 4) for w in row] for row in kept]
+    assert len(middle) == 9 and all(abs(sum(r) - 1) < 1e-3 for r in middle)
+    assert record["weights"][0] != record["weights"][2]
+    assert record["attention_accuracy"] == run.after.attention_accuracy
     json.dumps(record, allow_nan=False)
 
 
@@ -213,8 +213,8 @@ def test_train_story_json_reports_the_language_numbers(capsys, tmp_path):
     assert numbers["heldout_loss"] == numbers["final_loss"] > 0
     assert 0.0 <= numbers["attention_accuracy"] <= 1.0
     assert any('"I play with a cat and it purrs"' in line for line in lines)
-    replay = json.loads((out / "replay.json").read_text())
-    assert [s["step"] for s in replay["snapshots"]] == [0, 1, 2]
+    replay = json.loads((out / "weights.json").read_text())["info"]["replay"]
+    assert replay["steps"] == [0, 1, 2] and len(replay["weights"]) == 3
     task, config = read_training_info(out / "weights.json")
     assert task is STORY and config.steps == 2
 

@@ -14,13 +14,12 @@ task's default model is one layer of width 16.
 
 import json
 import os
-from dataclasses import asdict
 
 from .stages import Stages
 from .story import EXPLANATION_SENTENCE
 from .tasks import get_task
-from .train import Config, load_trained, make_model, run_training
-from .train_figures import AttentionRecorder
+from .train import Config, load_trained, make_model, run_training, save_trained
+from .train_figures import AttentionRecorder, replay_record
 
 __all__ = ["SHIPPED", "AttentionRecorder", "write_shipped", "load_story", "story_view", "replay_of"]
 
@@ -39,23 +38,8 @@ def write_shipped(path=SHIPPED, config=None):
     steps = list(range(0, config.steps + 1, EVERY)) + [config.steps]
     recorder = AttentionRecorder(model, example, steps)
     run = run_training(config, model=model, on_step=recorder)
-    layer, head = run.after.best_head
-    replay = {
-        "words": task.words(example.tokens),
-        "layer": layer,
-        "head": head,
-        "steps": [s["step"] for s in recorder.snapshots],
-        "weights": [
-            [[round(w, DIGITS) for w in row] for row in s["attention"][layer][head]]
-            for s in recorder.snapshots
-        ],
-        "loss": [round(x, DIGITS) for x in run.history.loss],
-        "focus": [list(p) for p in zip(example.positions, example.keys)],
-        "task_accuracy": run.after.task_accuracy,
-        "attention_accuracy": run.after.attention_accuracy,
-    }
-    info = {"task": task.name, "vocab": list(task.vocab), "config": asdict(config)}
-    model.save(path, info={**info, "replay": replay})
+    replay = replay_record(run, recorder, DIGITS)
+    save_trained(model, config, path, replay)
     return run
 
 

@@ -432,11 +432,15 @@ def results(run):
 MAX_WEIGHTS_BYTES = 64 * 1024 * 1024  # far more than any model of these sizes writes
 
 
-def save_trained(model, config, path):
+def save_trained(model, config, path, replay=None):
     """Write the weights with what it takes to use them again: the task, its vocabulary and
-    the model's sizes (`read_training_info`), so `generate --load PATH` needs nothing else."""
+    the model's sizes (`read_training_info`), so `generate --load PATH` needs nothing else;
+    and, if given, the record of the training to replay (train_figures.replay_record), which
+    `explore --load PATH` shows."""
     task = get_task(config.task)
     info = {"task": task.name, "vocab": list(task.vocab), "config": asdict(config)}
+    if replay is not None:
+        info["replay"] = replay
     return model.save(path, info=info)
 
 

@@ -3,14 +3,12 @@ text table of attention, and a replay of attention while it was learned.
 
 `training_figures(run)` draws the figures `tinygrad-attn train` writes; `AttentionRecorder`
 is an `on_step` hook that keeps the attention of one sentence at chosen steps, and
-`replay_record` turns what it kept into JSON (`train --replay`), for pages that show
-attention appearing step by step.
+`replay_record` turns what it kept into the record that `train --replay` stores in the
+weights file, for pages that show attention appearing step by step (`explore --load`).
 """
 
-import json
 import os
 
-from .files import write_atomic
 from .tasks import get_task
 from .train import attention_of, save_trained
 from .viz.figures import heatmap_svg, line_chart_svg, write_svg
@@ -103,8 +101,9 @@ def training_figures(run):
 
 
 def write_figures(run, out_dir, weights_name="weights.json", replay=None):
-    """Write the run's figures, its weights (with what they were trained on) and, if given,
-    its replay (`replay_record`) into `out_dir`; returns the paths written.
+    """Write the run's figures and its weights (with what they were trained on and, if
+    given, the record of the training to replay: `replay_record`) into `out_dir`; returns
+    the paths written.
 
     Each file is written whole or not at all (a temporary file renamed into place).
     """
@@ -112,10 +111,7 @@ def write_figures(run, out_dir, weights_name="weights.json", replay=None):
     figures = training_figures(run)
     paths = [write_svg(svg, os.path.join(out_dir, name)) for name, svg in figures.items()]
     weights = os.path.join(out_dir, weights_name)
-    paths.append(save_trained(run.model, run.config, weights))  # save() is atomic too
-    if replay is not None:
-        text = json.dumps(replay, separators=(",", ":"), allow_nan=False)
-        paths.append(write_atomic(os.path.join(out_dir, "replay.json"), text.encode(), "replay"))
+    paths.append(save_trained(run.model, run.config, weights, replay))  # save() is atomic
     return paths
 
 
@@ -152,41 +148,31 @@ class AttentionRecorder:
 
 
 def replay_record(run, recorder, digits=4):
-    """The recorder's snapshots of a finished run as a JSON-ready dict:
+    """What the recorder kept during a finished run, as a JSON-ready dict: the training
+    record the explorer page replays (story_model.py ships one with the package).
 
-    {"format": "tinygrad_attn replay", "task", "words": the sentence's tokens, "focus":
-    [[query, key], ...] the cells attention should reach, "causal", "head": [layer, head] the
-    best head after training (from 0), "loss": the training loss at every step, "snapshots":
-    [{"step", "loss", "attention": [layer][head] (T, T), "weights": the best head's (T, T)}]}
+    {"words": the sentence's tokens, "layer", "head": the best head after training (from 0),
+    "steps": the recorded steps, "weights": that head's (T, T) attention at each of them,
+    "loss": the training loss at every step, "focus": [[query, key], ...] the cells attention
+    should reach, "task_accuracy", "attention_accuracy": the held-out scores after training}
 
-    Numbers are rounded to `digits` decimals: the file stays small (a few hundred KB for a
-    story run of 250 steps with a snapshot every 10).
+    Numbers are rounded to `digits` decimals: the file stays small (tens of KB for a story
+    run of 250 steps with a snapshot every 10).
     """
     task = get_task(run.config.task)
     layer, head = run.after.best_head
-
-    def rounded(rows):
-        return [[round(x, digits) for x in row] for row in rows]
-
-    snapshots = []
-    for snap in recorder.snapshots:
-        attention = [[rounded(m) for m in heads] for heads in snap["attention"]]
-        snapshots.append(
-            {
-                "step": snap["step"],
-                "loss": snap["loss"],
-                "attention": attention,
-                "weights": attention[layer][head],
-            }
-        )
     example = recorder.example
     return {
-        "format": "tinygrad_attn replay",
-        "task": task.name,
         "words": task.words(example.tokens),
-        "focus": [list(pair) for pair in zip(example.positions, example.keys)],
-        "causal": run.model.blocks[layer].attn.causal,
-        "head": [layer, head],
-        "loss": run.history.loss,
-        "snapshots": snapshots,
+        "layer": layer,
+        "head": head,
+        "steps": [s["step"] for s in recorder.snapshots],
+        "weights": [
+            [[round(w, digits) for w in row] for row in s["attention"][layer][head]]
+            for s in recorder.snapshots
+        ],
+        "loss": [round(x, digits) for x in run.history.loss],
+        "focus": [list(p) for p in zip(example.positions, example.keys)],
+        "task_accuracy": run.after.task_accuracy,
+        "attention_accuracy": run.after.attention_accuracy,
     }

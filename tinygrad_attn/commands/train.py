@@ -64,7 +64,7 @@ def add_arguments(parser):
         "--replay",
         metavar="STEPS",
         help="also keep the attention of the drawn sentence at these steps (e.g. 0,10,50,250; "
-        "0 is before training) and write them to replay.json in --out",
+        "0 is before training) in the weights file, for explore --load to replay",
     )
     parser.add_argument(
         "--json", action="store_true", help="print the results as JSON on the last line"
@@ -108,7 +108,7 @@ def run(args):
     replay = replay_record(trained, recorder) if recorder else None
     paths = write_figures(trained, args.out, replay=replay)
     if args.save:
-        paths.append(save_trained(trained.model, config, args.save))
+        paths.append(save_trained(trained.model, config, args.save, replay))
     _report(trained, paths)
     if args.json:
         print(json.dumps(report, allow_nan=False))
