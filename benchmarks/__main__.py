@@ -47,10 +47,9 @@ def parse_args(argv):
     )
     parser.add_argument(
         "--before",
-        default=before.BASELINE,
         metavar="REV",
-        help="the git revision timed beside this checkout (default: the one before the speed "
-        "work, %(default).10s); 'none' leaves it out",
+        help=f"the git revision timed beside this checkout (default: the one before the speed "
+        f"work, {before.BASELINE:.10s}; with --quick: none); 'none' leaves it out",
     )
     args = parser.parse_args(argv)
     names = [n.strip() for item in args.only or [] for n in item.split(",") if n.strip()]
@@ -96,6 +95,8 @@ def main(argv=None):
         settings = Settings(rounds=args.rounds or 1, batch_seconds=0.0, quick=True)
     else:
         settings = Settings(rounds=args.rounds or 9, batch_seconds=0.3)
+    if args.before is None:
+        args.before = "none" if args.quick else before.BASELINE
     if args.before.lower() != "none":
         settings.before, settings.before_name = before.load(args.before)
     print(header(settings), flush=True)
