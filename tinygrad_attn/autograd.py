@@ -30,7 +30,7 @@ from operator import add, attrgetter
 
 from . import anomaly
 from .ieee import as_float
-from .value import topological_order as _depth_first
+from .order import topological_order as _depth_first
 
 __all__ = [
     "no_grad",
@@ -384,7 +384,7 @@ _SAVES = {  # saves= -> (inputs read?, output read?)
 
 def topological_order(root):
     """`root` and every tensor it depends on that requires grad, each after its children:
-    value.py's `topological_order`, the one both engines use."""
+    order.py's `topological_order`, the one both engines use."""
     return [t for t in _depth_first(root, _children) if t.requires_grad]
 
 

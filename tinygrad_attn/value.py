@@ -5,7 +5,7 @@ was made: its children, the one or two Values that went in, and its local deriva
 much the result moves when each child moves a little. For `c = a * b` the children are
 (a, b) and the local derivatives are (b, a), because d(a*b)/da = b and d(a*b)/db = a:
 
-    Value._from_op(a.data * b.data, "*", (a, b), (b.data, a.data))
+    _from_op(a.data * b.data, "*", (a, b), (b.data, a.data))
 
 `backward()` then visits the graph from the output back to the inputs and applies the chain
 rule at every node, in one line:
@@ -13,8 +13,8 @@ rule at every node, in one line:
     child.grad += local_derivative * node.grad
 
 That line is all of backpropagation. The rest of this file is the list of operations, each
-written as its value with its local derivatives beside it, and the order in which
-`backward()` visits the nodes (`topological_order`, which the tensor engine uses too).
+written as its value with its local derivatives beside it. The order in which `backward()`
+visits the nodes comes from order.py, which the tensor engine uses too.
 
 Numbers follow IEEE-754 like PyTorch (ieee.py): exp overflows to inf, log(0) is -inf and
 x / 0 is inf or nan. Inside `with detect_anomaly():` the first nan stops the program where
@@ -25,8 +25,9 @@ import math
 from operator import attrgetter
 
 from . import anomaly, ieee
+from .order import topological_order
 
-__all__ = ["Value", "topological_order"]
+__all__ = ["Value"]
 
 
 class Value:
@@ -41,6 +42,9 @@ class Value:
     >>> c.backward()
     >>> a.grad, b.grad             # dc/da = b + 1, dc/db = a
     (-2.0, 2.0)
+    >>> x = Value(0.0)
+    >>> [f(x).data for f in (Value.exp, Value.tanh, Value.relu, Value.sigmoid)]
+    [1.0, 0.0, 0.0, 0.5]
     """
 
     # The children (a, b) and their local derivatives (da, db) are kept in four slots, not
@@ -54,25 +58,6 @@ class Value:
         self.op = ""  # "" marks a leaf: a number the user made, not an operation's result
         self._a = self._b = None  # no children
         self._da = self._db = 0.0
-
-    @staticmethod
-    def _from_op(data, op, children, local_grads):
-        """The result of an operation: its value, its op, the Values it was computed from and
-        the local derivative d(result)/d(child) of each, in the same order."""
-        out = _new(Value)
-        out.data = data
-        out.grad = 0.0
-        out.label = ""
-        out.op = op
-        if len(children) == 2:
-            out._a, out._b = children
-            out._da, out._db = local_grads
-        else:
-            (out._a,), (out._da,) = children, local_grads
-            out._b, out._db = None, 0.0
-        if anomaly.watching and anomaly.here():  # inside detect_anomaly() only
-            anomaly.check_value(out)
-        return out
 
     @property
     def children(self):
@@ -94,40 +79,40 @@ class Value:
     def __add__(self, other):
         other = other if type(other) is Value else _as_value(other, "+")
         # d(a+b)/da = 1, d(a+b)/db = 1
-        return Value._from_op(self.data + other.data, "+", (self, other), (1.0, 1.0))
+        return _from_op(self.data + other.data, "+", (self, other), (1.0, 1.0))
 
     def __sub__(self, other):
         other = other if type(other) is Value else _as_value(other, "-")
         # d(a-b)/da = 1, d(a-b)/db = -1
-        return Value._from_op(self.data - other.data, "-", (self, other), (1.0, -1.0))
+        return _from_op(self.data - other.data, "-", (self, other), (1.0, -1.0))
 
     def __mul__(self, other):
         other = other if type(other) is Value else _as_value(other, "*")
         # d(a*b)/da = b, d(a*b)/db = a
-        return Value._from_op(self.data * other.data, "*", (self, other), (other.data, self.data))
+        return _from_op(self.data * other.data, "*", (self, other), (other.data, self.data))
 
     def __truediv__(self, other):
         other = other if type(other) is Value else _as_value(other, "/")
         a, b = self.data, other.data
         # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
         grads = (ieee.div(1.0, b), ieee.div(-a, b * b))
-        return Value._from_op(ieee.div(a, b), "/", (self, other), grads)
+        return _from_op(ieee.div(a, b), "/", (self, other), grads)
 
     def __pow__(self, other):
         if isinstance(other, (int, float)):  # a ** n for a plain number n
             n = ieee.as_float(other)
             out, da, _ = ieee.power_rule(self.data, n)  # d(a^n)/da = n * a^(n-1)
-            return Value._from_op(out, f"**{n:g}", (self,), (da,))
+            return _from_op(out, f"**{n:g}", (self,), (da,))
         if isinstance(other, Value):  # d(a^b)/da = b * a^(b-1), d(a^b)/db = a^b * ln(a)
             out, da, db = ieee.power_rule(self.data, other.data)
-            return Value._from_op(out, "**", (self, other), (da, db))
+            return _from_op(out, "**", (self, other), (da, db))
         raise TypeError(
             f"unsupported exponent type {type(other).__name__} ({other!r}); "
             "Value ** accepts an int, a float or a Value"
         )
 
     def __neg__(self):
-        return Value._from_op(-self.data, "neg", (self,), (-1.0,))  # d(-a)/da = -1
+        return _from_op(-self.data, "neg", (self,), (-1.0,))  # d(-a)/da = -1
 
     def __radd__(self, other):  # number + Value
         return _as_value(other, "+") + self
@@ -147,63 +132,41 @@ class Value:
     # ------------------------------------------------------------------ functions
 
     def exp(self):
-        """e to the power of this number.
-
-        >>> Value(0.0).exp().data
-        1.0
-        """
+        """e to the power of this number (overflow gives inf)."""
         out = ieee.exp(self.data)
-        return Value._from_op(out, "exp", (self,), (out,))  # d(e^a)/da = e^a, the result
+        return _from_op(out, "exp", (self,), (out,))  # d(e^a)/da = e^a, the result
 
     def log(self):
-        """The natural logarithm (log(0) is -inf, a negative number gives nan).
-
-        >>> Value(1.0).log().data
-        0.0
-        """
+        """The natural logarithm (log(0) is -inf, a negative number gives nan)."""
         a = self.data
-        return Value._from_op(ieee.log(a), "log", (self,), (ieee.div(1.0, a),))  # d/da = 1/a
+        return _from_op(ieee.log(a), "log", (self,), (ieee.div(1.0, a),))  # d/da = 1/a
 
     def tanh(self):
-        """The hyperbolic tangent: squashes any number into (-1, 1).
-
-        >>> Value(0.0).tanh().data
-        0.0
-        """
+        """The hyperbolic tangent: squashes any number into (-1, 1)."""
         t = math.tanh(self.data)
-        return Value._from_op(t, "tanh", (self,), (1.0 - t * t,))  # d(tanh a)/da = 1 - tanh^2
+        return _from_op(t, "tanh", (self,), (1.0 - t * t,))  # d(tanh a)/da = 1 - tanh^2
 
     def relu(self):
-        """The number itself if it is positive, else 0.
-
-        >>> Value(-2.0).relu().data, Value(3.0).relu().data
-        (0.0, 3.0)
-        """
+        """The number itself if it is positive, else 0."""
         # d/da = 0 where a <= 0 (also at exactly 0), else 1. Written so that nan stays nan
         # and passes its gradient on, as in PyTorch.
         off = self.data <= 0.0
-        return Value._from_op(0.0 if off else self.data, "relu", (self,), (0.0 if off else 1.0,))
+        return _from_op(0.0 if off else self.data, "relu", (self,), (0.0 if off else 1.0,))
 
     def sigmoid(self):
-        """1 / (1 + e^-x): squashes any number into (0, 1).
-
-        >>> Value(0.0).sigmoid().data
-        0.5
-        """
+        """1 / (1 + e^-x): squashes any number into (0, 1)."""
         s = ieee.sigmoid(self.data)
-        return Value._from_op(s, "sigmoid", (self,), (s * (1.0 - s),))  # d/da = s (1 - s)
+        return _from_op(s, "sigmoid", (self,), (s * (1.0 - s),))  # d/da = s (1 - s)
 
     # ------------------------------------------------------------------ backpropagation
 
     def backward(self):
-        """Fill `.grad` of every Value this one depends on with d(self)/d(that Value).
-
-        Seeds `self.grad` with 1 (d(self)/d(self) = 1) and applies the chain rule from here
-        back to the leaves. Gradients *accumulate*: they are added to whatever `.grad`
-        already holds, so calling `backward()` twice gives twice the gradient, as in PyTorch.
-        Reset with `v.grad = 0.0` (or an optimizer's `zero_grad()`) between steps.
-        Inside `detect_anomaly()` a nan gradient stops it with a RuntimeError naming the op,
-        and every `.grad` is left as it was.
+        """Fill `.grad` of every Value this one depends on with d(self)/d(that Value): seed
+        d(self)/d(self) = 1 and apply the chain rule from here back to the leaves.
+        Gradients *accumulate*, as in PyTorch: calling it twice gives twice the gradient;
+        reset with `v.grad = 0.0` (or an optimizer's `zero_grad()`) between steps. Inside
+        `detect_anomaly()` a nan gradient stops it with a RuntimeError naming the op, and
+        every `.grad` is left as it was.
 
         >>> x = Value(3.0)
         >>> y = x * x
@@ -230,46 +193,31 @@ class Value:
             v.grad += grad
 
     def topological_order(self):
-        """Every Value this one depends on (itself included), each after its children.
-
-        >>> a = Value(1.0, label="a")
-        >>> b = a + 1
-        >>> [v.label or v.op or v.data for v in (b * a).topological_order()]
-        ['a', 1.0, '+', '*']
-        """
+        """Every Value this one depends on (itself included), each after its children."""
         return topological_order(self, _children)
+
+
+def _from_op(data, op, children, local_grads):
+    """The result of an operation: its value, its op, the Values it was computed from and
+    the local derivative d(result)/d(child) of each, in the same order."""
+    out = _new(Value)
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    out.op = op
+    if len(children) == 2:
+        out._a, out._b = children
+        out._da, out._db = local_grads
+    else:
+        (out._a,), (out._da,) = children, local_grads
+        out._b, out._db = None, 0.0
+    if anomaly.watching and anomaly.here():  # inside detect_anomaly() only
+        anomaly.check_value(out)
+    return out
 
 
 _new = object.__new__
 _children = attrgetter("_b", "_a")  # a Value's children, in the order they are visited
-
-
-def topological_order(root, children):
-    """Every node `root` depends on (itself included), each listed after all the nodes it
-    was computed from: an order in which a backward pass can visit the graph, from the end
-    of the list to the start. `children(node)` gives the nodes it was computed from (None
-    where there is none). Both engines use it: Values and Tensors.
-
-    It is a depth-first search with a stack of our own instead of recursion, so a graph a
-    million nodes deep works. The first time a node comes off the stack it goes back on,
-    under a marker, with its children on top; when the marker comes off, everything above
-    it, its children and all they depend on, is listed, so the node is listed next.
-    """
-    order, visited, stack = [], {None}, [root]
-    push, pop, push_all = stack.append, stack.pop, stack.extend
-    while stack:
-        node = pop()
-        if node is _LIST_NEXT:
-            order.append(pop())
-        elif node not in visited:
-            visited.add(node)
-            push(node)
-            push(_LIST_NEXT)
-            push_all(children(node))
-    return order
-
-
-_LIST_NEXT = object()  # the marker: its children are done, list the node below
 
 
 def _as_value(x, op):
@@ -285,8 +233,7 @@ def _as_value(x, op):
 
 
 def _checked(data, label):
-    """Value()'s arguments checked: the number as a float (an int too big for a float is
-    +-inf, as IEEE-754 rounds it)."""
+    """Value()'s number as a float (an int too big for one is +-inf), after the checks."""
     if isinstance(data, Value):
         raise TypeError(
             f"Value() needs a plain number, got a Value ({data!r}); "
