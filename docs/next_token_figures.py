@@ -79,6 +79,18 @@ def next_token_figures(folder):
     numbers["names_samples"] = texts[:12]
     numbers["names_new"] = sum(t not in training for t in texts)
     numbers["names_lengths"] = [min(map(len, texts)), max(map(len, texts))]
+    cooler = [  # 50 names with each of five seeds, at temperature 0.8
+        [
+            names.join(names.words(s.written))
+            for s in sample(run.model, names, num=50, temperature=0.8, seed=seed)
+        ]
+        for seed in range(5)
+    ]
+    lengths = [len(t) for batch in cooler for t in batch]
+    numbers["names_cooler"] = {
+        "new": [sum(t not in training for t in batch) for batch in cooler],
+        "lengths": [min(lengths), max(lengths)],
+    }
     first = invented[0]
     steps = [
         (

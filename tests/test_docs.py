@@ -120,6 +120,11 @@ def test_the_next_token_page_quotes_the_numbers_its_training_runs_measured():
     assert f"{n['names_new']} of the 50 are not in the list" in page
     low, high = n["names_lengths"]
     assert f"They are from {low} to {high} letters long" in page
+    cooler = n["names_cooler"]
+    low, high = cooler["lengths"]
+    assert f"are all from {low} to {high} letters long" in page and 2 <= low and high <= 15
+    new = ", ".join(map(str, cooler["new"][:-1])) + f" and {cooler['new'][-1]} of each 50"
+    assert new in page and min(cooler["new"]) >= 25
     t = n["first_letter"]
     cold, warm, hot = (f"{t[k][1]:.0%}" for k in ("0.5", "1.0", "2.0"))
     assert (
