@@ -25,6 +25,10 @@ The tasks (`--task` on the command line):
 
 `Data(task, seed)` draws a held-out set once and then training batches that never repeat a
 held-out sequence.
+
+The language tasks, `story` (story.py) and `names` (names.py), build on `Task` and `Example`
+(language.py): they predict the next token at every position. `all_tasks()` and `get_task`
+know them all.
 """
 
 import random
