@@ -403,14 +403,10 @@ def backward(root, seed):
             f"{root.shape}); pass a gradient of finite numbers"
         )
     grads = {root: seed}  # this call's gradient of each tensor, built up as we go
-    done = []  # (tensor, its gradient from this call), stored in .grad once the walk is over
     for node in reversed(_depth_first(root, _children)):  # each after all nodes that use it
-        g = grads.pop(node, None)
-        if g is None:
-            continue
-        done.append((node, g))
-        if node._backward is None:
-            continue  # a leaf: nothing further back
+        g = grads.get(node)
+        if g is None or node._backward is None:
+            continue  # no gradient reached it, or a leaf: nothing further back
         inputs, output = node._versions
         if (inputs is not None and tuple(map(_version, node.children)) != inputs) or (
             output is not None and node.data.version != output
@@ -426,7 +422,7 @@ def backward(root, seed):
     # Gradients accumulate across calls, as in PyTorch. The plain list is stored; the `.grad`
     # property wraps it in a Tensor when someone looks. Gradient lists are never changed in
     # place, so several tensors may share one.
-    for node, g in done:
+    for node, g in grads.items():
         before = node._grad
         if before is None:
             node._grad = g

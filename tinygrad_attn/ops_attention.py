@@ -70,9 +70,11 @@ def attention(q, k, v, seen, heads=None):
         blocks.append(_Head(q_rows, k_rows, v_rows, n_seen, scale))
     out = _join_heads([head.forward() for head in blocks], H, T_q, dv)
     weights = []
+    zeros = [0.0] * T_k
     for head in blocks:
         for p in head.P:
             weights += p
+            weights += zeros[len(p) :]  # 0 for the keys beyond its block's
 
     def backward(g):
         dQ, dK, dV = [], [], []
@@ -100,7 +102,8 @@ def attention(q, k, v, seen, heads=None):
 
 class _Head:
     """One head of one matrix: its rows of Q, K and V, the number of keys each query sees,
-    and, after the forward pass, its weights P (each row padded with zeros to T_k)."""
+    and, after the forward pass, its weights P (each row padded with zeros to the number of
+    keys its block of queries reads)."""
 
     __slots__ = ("q_rows", "k_rows", "v_rows", "seen", "scale", "queries", "keys", "P")
 
@@ -120,8 +123,8 @@ class _Head:
             S = dot_products(q_rows[t0:t1], k_rows[:end])  # Q K^T, (t1 - t0, end)
             for t, start in zip(range(t0, t1), range(0, len(S), end)):
                 n = seen[t]
-                P.append(_softmax(S[start : start + n], scale) + zeros[n:])
-            out += dot_products(_first(P[t0:t1], end, T_k), _first(v_cols, end, T_k))  # P V
+                P.append(_softmax(S[start : start + n], scale) + zeros[n:end])
+            out += dot_products(P[t0:t1], _first(v_cols, end, T_k))  # P V
         self.P = P
         return out
 
@@ -145,7 +148,7 @@ class _Head:
         k_cols = list(zip(*self.k_rows))
         dq = []
         for t0, t1, end in self.queries:
-            dq += dot_products(_first(dS[t0:t1], end, T_k), _first(k_cols, end, T_k))  # dS K
+            dq += dot_products(dS[t0:t1], _first(k_cols, end, T_k))  # dS K
         return dq, _transposed_product(dS, self.q_rows, self.keys, T_k)  # dK = dS^T Q
 
 
@@ -223,18 +226,19 @@ def _softmax(scores, scale, exp=math.exp):
 def _softmax_backward(p, dp, n, scale, zeros):
     """dS for one row of weights p (the first n keys seen) and their gradient dp: softmax's
     rule dS_j = p_j (dp_j - sum_i dp_i p_i), divided by the scale as the scores were; 0
-    where the key was not seen. Padded with zeros to the length of p."""
+    where the key was not seen. As long as p."""
     dot = sum(map(mul, dp, p))
-    return [pj * (g - dot) / scale for pj, g in zip(p[:n], dp)] + zeros[n:]
+    return [pj * (g - dot) / scale for pj, g in zip(p[:n], dp)] + zeros[n : len(p)]
 
 
 def _transposed_product(A, B, keys, T_k):
-    """A^T B for A (T_q, T_k) and B (T_q, width), both given as rows: row j of the result is
-    sum_t A[t][j] B[t], over the queries that see key j (0 for a key none sees)."""
+    """A^T B for A (T_q, T_k) and B (T_q, width), both given as rows (A's rows as long as
+    their blocks' keys): row j of the result is sum_t A[t][j] B[t], over the queries that
+    see key j (0 for a key none sees)."""
     B_cols = list(zip(*B))
     out = []
-    for j0, j1, first in keys:
-        A_rows = A[first:] if j1 - j0 == len(A[0]) else [row[j0:j1] for row in A[first:]]
+    for j0, j1, first in keys:  # (every row from `first` on holds at least j1 numbers)
+        A_rows = A if j0 == 0 and len(A[-1]) == j1 else [row[j0:j1] for row in A[first:]]
         A_cols = list(zip(*A_rows))  # columns j0..j1-1 of A, from query `first` on
         out += dot_products(A_cols, [c[first:] for c in B_cols] if first else B_cols)
     unseen = T_k - (keys[-1][1] if keys else 0)
@@ -253,15 +257,18 @@ def _head_rows(flat, start, n_rows, stride, offset, width):
 
 
 def _join_heads(pieces, H, T, width):
-    """The heads' (T, width) results side by side: (..., T, H * width), row by row."""
+    """The heads' (T, width) results side by side: (..., T, H * width), row by row. Column c
+    of head h is every (H * width)-th number from h * width + c: one strided slice each."""
     out = []
     if H == 1:
         for piece in pieces:
             out += piece
         return out
-    for b in range(0, len(pieces), H):
-        group = pieces[b : b + H]
-        for t in range(0, T * width, width):
-            for piece in group:
-                out += piece[t : t + width]
+    row = H * width
+    out = [0.0] * (len(pieces) * T * width)
+    for i, piece in enumerate(pieces):
+        b, h = divmod(i, H)
+        start = b * T * row + h * width
+        for c in range(width):
+            out[start + c : (b + 1) * T * row : row] = piece[c::width]
     return out

@@ -6,7 +6,7 @@ same move in reverse: the gradient of a number goes back to the place the number
 (added up when one number was copied to several places).
 """
 
-from .autograd import record
+from .autograd import Storage, record
 from .shapes import (
     check_size,
     normalize_axes,
@@ -34,11 +34,12 @@ class ShapeOps:
         """
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = shape[0]
-        if not all(isinstance(size, int) for size in shape):  # (before the cached lookup)
-            raise TypeError(f"reshape: sizes must be ints, got {tuple(shape)}")
+        for size in shape:  # (before the cached lookup)
+            if not isinstance(size, int):
+                raise TypeError(f"reshape: sizes must be ints, got {tuple(shape)}")
         new_shape = reshape_target(self.shape, tuple(shape))
         # the flat row-major order is unchanged, so the gradient flows back as it is
-        return record(list(self.data), new_shape, "reshape", (self,), _same_grad, saves="nothing")
+        return self._same_numbers(new_shape, "reshape")
 
     def transpose(self, dim0=-2, dim1=-1):
         """Swap two axes (by default the last two: the matrix transpose).
@@ -59,7 +60,7 @@ class ShapeOps:
         shape = tuple(shape)
         index = transpose_index(self.shape, d0, d1)  # the input position each output reads
         if index is None:  # a size-1 axis swapped: the numbers stay in the same order
-            return record(list(self.data), shape, "transpose", (self,), _same_grad, saves="nothing")
+            return self._same_numbers(shape, "transpose")
         out = list(map(self.data.__getitem__, index))
 
         def backward(g):
@@ -174,9 +175,9 @@ class ShapeOps:
         )
 
     def _same_numbers(self, shape, op):
-        """The same numbers in the same order under a new shape (unsqueeze, squeeze,
-        flatten): the gradient flows back as it is."""
-        return record(list(self.data), shape, op, (self,), _same_grad, saves="nothing")
+        """The same numbers in the same order under a new shape (reshape, unsqueeze, squeeze,
+        flatten, a transpose that moves a size-1 axis): the gradient flows back as it is."""
+        return record(Storage(self.data), shape, op, (self,), _same_grad, saves="nothing")
 
     def permute(self, *dims):
         """Reorder the axes: axis k of the result is axis dims[k] of this tensor.
