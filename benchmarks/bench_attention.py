@@ -45,6 +45,7 @@ NAMES = {
     "mha_before": "Tensor before: nn.MultiHeadAttention",
     "functional_before": "Tensor before: functional",
     "mha": "Tensor: nn.MultiHeadAttention",
+    "mha_steps": "Tensor: nn.MultiHeadAttention inside step_by_step()",
     "functional": "Tensor: functional",
     "by_hand": "pure Python fused by hand",
     "torch_module": "PyTorch eager, nn.Module of 4 nn.Linear",
@@ -235,6 +236,18 @@ def torch_module_engine(x, weights, heads):
     return step, lambda: [linear.weight.grad.T.flatten().tolist() for linear in linears]
 
 
+def mha_steps_engine(x, weights, heads):
+    """The library's layer taking every step of attention as an op of its own (what graph
+    pictures draw): the measure of what the attention core as one op buys."""
+    step, grads = mha_engine(x, weights, heads)
+
+    def step_by_step_step():
+        with tinygrad_attn.step_by_step():
+            return step()
+
+    return step_by_step_step, grads
+
+
 def _module(package, name):
     return importlib.import_module(f"{package.__name__}.{name}")
 
@@ -242,6 +255,7 @@ def _module(package, name):
 ENGINES = {
     "value": value_engine,
     "mha": mha_engine,
+    "mha_steps": mha_steps_engine,
     "functional": functional_engine,
     "by_hand": by_hand_engine,
     "torch_module": torch_module_engine,

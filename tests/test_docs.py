@@ -152,3 +152,13 @@ def test_text_fits_every_matrix_heatmap_and_chart_in_the_docs():
             assert_nothing_overlaps(svg)
         except AssertionError as error:
             raise AssertionError(f"docs/assets/{name}: {error}") from None
+
+
+def test_the_engine_tour_states_the_length_of_every_core_file_truly():
+    # docs/06 promises a core that reads in one sitting and says how long each file is
+    page = (DOCS / "06_engine_tour.md").read_text()
+    stated = re.findall(r"^\| `(tinygrad_attn/[\w/]+\.py)` \| (\d+) \|", page, re.M)
+    assert len(stated) >= 8, "the table of the core's files is missing"
+    for path, lines in stated:
+        actual = len((ROOT / path).read_text().splitlines())
+        assert int(lines) == actual, f"docs/06 says {path} has {lines} lines; it has {actual}"
