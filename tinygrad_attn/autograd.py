@@ -141,9 +141,10 @@ class scope:
 class step_by_step:
     """Inside `with step_by_step():` attention records each of its steps as an op of its
     own: the scores, the scaled and masked scores, the weights and the weighted sum, as
-    `F.scaled_dot_product_attention` writes them, so graph pictures show every step.
-    Outside it attention runs as one op with its backward pass written out (faster, the
-    same numbers; see ops_attention.py). It holds for the thread that entered it.
+    `F.scaled_dot_product_attention` writes them, so graph pictures show every step; so do
+    `F.layer_norm` and `F.cross_entropy`. Outside it each runs as one op with its backward
+    pass written out (faster, the same numbers; see ops_attention.py and ops_fused.py). It
+    holds for the thread that entered it.
 
     >>> from tinygrad_attn import Tensor, functional as F
     >>> q = Tensor([[1.0, 0.0], [0.0, 1.0]], requires_grad=True)
@@ -166,7 +167,8 @@ class step_by_step:
 
 
 def fused():
-    """May attention run as one op in this thread (no step_by_step() block around)?"""
+    """May attention, layer norm and cross-entropy run as one op each in this thread (no
+    step_by_step() block around)?"""
     return _modes.fused
 
 

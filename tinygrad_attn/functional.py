@@ -10,12 +10,15 @@ weighted average of the values.
 Everything here is composed from Tensor ops, so every gradient comes from their backward
 functions: nothing new to trust, and `gradcheck` confirms it. The tensors attention computes
 carry the names the explanation uses (`scores`, `scaled scores`, `weights`), which graph
-pictures show.
+pictures show. Attention, layer norm and cross-entropy also run as one op each, with the
+same numbers and their backward passes written out (ops_attention.py, ops_fused.py), except
+inside `step_by_step()`, where graph pictures show every step.
 """
 
 import math
 from functools import lru_cache
 
+from . import ops_fused
 from .autograd import fused
 from .ops_attention import attention, keys_seen
 from .shapes import check_size
@@ -80,6 +83,10 @@ def cross_entropy(logits, targets):
                 f"cross_entropy: target {t} is out of range for {classes} classes "
                 f"(valid: 0..{classes - 1})"
             )
+    if fused():  # the steps below as one op, with the same numbers (ops_fused.py)
+        loss = ops_fused.cross_entropy(logits.reshape(rows, classes), ids)
+        if loss is not None:
+            return loss.named("loss")
     logp = logits.reshape(rows, classes).log_softmax(-1)  # (rows, classes)
     # pick each row's log p(target): row r's target sits at flat position r * classes + t.
     # (Picking, not multiplying by a one-hot mask: 0 * -inf would be nan for a masked class.)
@@ -95,6 +102,10 @@ def layer_norm(x, weight=None, bias=None, eps=1e-5):
     [-1.225, 0.0, 1.225]
     """
     _check_layer_norm(x, weight, bias, eps)
+    if fused() and _one_per_entry(x, weight) and _one_per_entry(x, bias):
+        out = ops_fused.layer_norm(x, weight, bias, eps)  # the steps below as one op
+        if out is not None:
+            return out
     mean = x.mean(axis=-1, keepdims=True)
     centered = x - mean
     var = (centered * centered).mean(axis=-1, keepdims=True)  # the biased variance, as PyTorch
@@ -317,6 +328,11 @@ def _check_layer_norm(x, weight, bias, eps):
                 f"layer_norm: {name} of shape {shape} does not fit inputs of shape {x.shape}; "
                 f"it needs one number per entry of the last axis ({x.shape[-1]})"
             )
+
+
+def _one_per_entry(x, p):
+    """Is `p` a Tensor with one number per entry of x's last axis (as nn.LayerNorm's)?"""
+    return isinstance(p, Tensor) and p.shape == x.shape[-1:]
 
 
 def _broadcasts_to(shape, target):
