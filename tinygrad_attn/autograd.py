@@ -405,21 +405,22 @@ def backward(root, seed):
             f"{root.shape}); pass a gradient of finite numbers"
         )
     grads = {root: seed}  # this call's gradient of each tensor, built up as we go
+    gradient_of = grads.get
     for node in reversed(_depth_first(root, _children)):  # each after all nodes that use it
-        g = grads.get(node)
-        if g is None or node._backward is None:
-            continue  # no gradient reached it, or a leaf: nothing further back
+        node_backward = node._backward
+        if node_backward is None or (g := gradient_of(node)) is None:
+            continue  # a leaf, or no gradient reached it: nothing further back
         inputs, output = node._versions
         if (inputs is not None and tuple(map(_version, node.children)) != inputs) or (
-            output is not None and node.data.version != output
+            output is not None and node._data.version != output
         ):
             _changed_in_place_error(node)  # nothing has been stored in .grad yet
-        for child, child_grad in zip(node.children, node._backward(g)):
+        for child, child_grad in zip(node.children, node_backward(g)):
             if child_grad is None or not child.requires_grad:
                 continue
             if check_nan and anomaly.has_nan(child_grad):
                 raise anomaly.tensor_error(node, "backward")  # no .grad has changed yet
-            before = grads.get(child)
+            before = gradient_of(child)
             grads[child] = child_grad if before is None else _add(before, child_grad)
     # Gradients accumulate across calls, as in PyTorch. The plain list is stored; the `.grad`
     # property wraps it in a Tensor when someone looks. Gradient lists are never changed in

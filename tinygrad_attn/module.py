@@ -51,13 +51,19 @@ class Module:
 
     def _set_path(self, path):
         object.__setattr__(self, "_path", path)
+        object.__setattr__(self, "_box", scope(path))  # the box its calls are drawn in
         for name, value in vars(self).items():
             if not name.startswith("_"):
                 _name(value, f"{path}.{name}", set())
 
     def __call__(self, *args, **kwargs):
-        # Every call is a labelled box in graph pictures.
-        with scope(self.__dict__.get("_path") or type(self).__name__):
+        # Every call is a labelled box in graph pictures, named by the module's path
+        # ("blocks.0.attn.w_q"), or by its class for a module that is in no other.
+        box = self.__dict__.get("_box")
+        if box is None:
+            box = scope(type(self).__name__)
+            object.__setattr__(self, "_box", box)
+        with box:
             return self.forward(*args, **kwargs)
 
     def forward(self, *args, **kwargs):
