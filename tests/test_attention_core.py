@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from tinygrad_attn import Tensor, detect_anomaly, gradcheck, nn, step_by_step
 from tinygrad_attn import functional as F
-from tinygrad_attn.ops_attention import attention, keys_seen
+from tinygrad_attn.ops_attention import attention, attention_layer, keys_seen
 
 
 def leaf(shape, seed, label="t"):
@@ -97,8 +97,9 @@ def test_a_loss_that_reads_the_weights_too_gets_their_gradient_within_rounding(T
 
 @pytest.mark.parametrize("T", [1, 7, 8, 9, 17, 33])  # around the blocks of 8 queries
 @pytest.mark.parametrize("causal", [True, False])
-def test_multi_head_layer_as_one_op_equals_the_layer_step_by_step(T, causal):
-    mha = nn.MultiHeadAttention(d_model=6, num_heads=3, causal=causal, rng=T)
+@pytest.mark.parametrize("bias", [False, True])  # the whole layer as one op; its core only
+def test_multi_head_layer_as_one_op_equals_the_layer_step_by_step(T, causal, bias):
+    mha = nn.MultiHeadAttention(d_model=6, num_heads=3, bias=bias, causal=causal, rng=T)
     x = leaf((2, T, 6), T + 1, "x")
 
     def layer(x, *weights):  # the weights are inputs too: their gradients are compared
@@ -127,7 +128,7 @@ def test_padding_at_the_end_of_the_keys_is_one_op_with_the_numbers_of_the_steps(
     def layer(x, *weights):
         return mha(x, mask), mha.attention
 
-    assert mha(x, mask).children[0].op == "attention"
+    assert mha(x, mask).op == "attention"  # the whole layer as one op
     fused, composed = both_ways(layer, [x, *mha.parameters()])
     assert fused == composed
     q, k, v = (
@@ -184,7 +185,10 @@ def test_the_outputs_carry_the_names_of_the_steps():
     assert (weights.label, weights.shape) == ("weights", (4, 4))
     mha = nn.MultiHeadAttention(d_model=4, num_heads=2, rng=0)
     y = mha(Tensor.randn(2, 5, 4, rng=1))
-    assert y.children[0].label == "concat" and mha.attention.shape == (2, 2, 5, 5)
+    assert (y.label, y.op) == ("output", "attention") and mha.attention.shape == (2, 2, 5, 5)
+    mha = nn.MultiHeadAttention(d_model=4, num_heads=2, bias=True, rng=0)  # y = concat W_o + b
+    y = mha(Tensor.randn(2, 5, 4, rng=1))
+    assert y.children[0].children[0].label == "concat"
 
 
 def test_causal_weights_are_zero_after_each_query_and_rows_sum_to_one():
@@ -209,6 +213,28 @@ def test_gradcheck_passes_the_output_and_the_weights(causal, heads):
     assert result.ok, result
 
 
+@pytest.mark.parametrize("causal", [True, False])
+def test_gradcheck_passes_the_whole_layer_as_one_op(causal):
+    x = leaf((2, 4, 6), 0, "x")
+    ws = [leaf((6, 6), seed, "w") for seed in (1, 2, 3, 4)]
+    seen = keys_seen(None, causal, (2,), 3, 4, 4)
+    result = gradcheck(lambda x, *ws: attention_layer(x, *ws, seen, 3)[0], [x, *ws])
+    assert result.ok, result
+    result = gradcheck(lambda x, *ws: attention_layer(x, *ws, ws[0], seen, 3)[1], [x, *ws[:3]])
+    assert result.ok, result
+
+
+def test_the_whole_layer_as_one_op_leaves_out_the_gradients_no_one_needs():
+    mha = nn.MultiHeadAttention(d_model=4, num_heads=2, causal=True, rng=0)
+    mha.w_k.weight.requires_grad = False  # a frozen weight
+    x = Tensor.randn(3, 4, rng=1)  # data: no gradient
+    y = mha(x)
+    assert y.op == "attention"
+    y.sum().backward()
+    assert mha.w_k.weight.grad is None and x.grad is None
+    assert all(layer.weight.grad is not None for layer in (mha.w_q, mha.w_v, mha.w_o))
+
+
 def test_gradcheck_fails_when_the_written_out_backward_is_wrong(monkeypatch):
     from tinygrad_attn import ops_attention
 
@@ -231,6 +257,14 @@ def test_inputs_changed_in_place_after_the_op_refuse_backward():
     v.data[0] = 5.0
     with pytest.raises(RuntimeError, match="'v' .* changed in place after 'attention'"):
         out.sum().backward()
+
+
+def test_weights_changed_in_place_after_the_layer_refuse_backward():
+    mha = nn.MultiHeadAttention(d_model=4, num_heads=2, causal=True, rng=0)
+    y = mha(Tensor.randn(3, 4, rng=1))
+    mha.w_o.weight.data[0] = 5.0  # e.g. an optimizer step before backward()
+    with pytest.raises(RuntimeError, match="'w_o.weight' .* changed in place after 'attention'"):
+        y.sum().backward()
 
 
 def test_detect_anomaly_names_the_one_op():

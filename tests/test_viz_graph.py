@@ -195,7 +195,8 @@ def test_module_calls_are_nested_clusters():
 
 def test_nested_module_paths_are_shortened_inside_their_parent_box():
     block = nn.TransformerBlock(4, 2, d_hidden=0, rng=0)
-    y = block(Tensor.randn(3, 4, rng=1, label="x")).sum()
+    with step_by_step():  # every step its own op, each in the box of the module that made it
+        y = block(Tensor.randn(3, 4, rng=1, label="x")).sum()
     dot = draw_graph(y).source
     assert clusters_of(dot)[node_id(dot, "attn.w_q.weight")] == ["TransformerBlock", "attn", "w_q"]
 

@@ -20,7 +20,7 @@ from functools import lru_cache
 
 from . import ops_fused
 from .autograd import fused
-from .ops_attention import attention, keys_seen
+from .ops_attention import attention, attention_layer, keys_seen
 from .shapes import check_size
 from .tensor import Tensor, random_generator
 
@@ -176,6 +176,19 @@ def one_op_attention(q, k, v, mask, causal, heads=None):
     allowed = None if mask is None else mask if isinstance(mask, Tensor) else Tensor(mask)
     seen = keys_seen(allowed, causal, q.shape[:-2], heads, q.shape[-2], k.shape[-2])
     return None if seen is None else attention(q, k, v, seen, heads)
+
+
+def one_op_attention_layer(x, w_q, w_k, w_v, w_o, mask, causal, heads):
+    """The whole multi-head attention layer with the weights W_q, W_k, W_v, W_o (no
+    biases) as one op (ops_attention.py): (output, weights), or None where
+    `one_op_attention` would decline."""
+    square = (x.shape[-1], x.shape[-1])  # (d_model, d_model)
+    if not fused() or not all(x.shape) or any(w.shape != square for w in (w_q, w_k, w_v, w_o)):
+        return None
+    allowed = None if mask is None else mask if isinstance(mask, Tensor) else Tensor(mask)
+    T = x.shape[-2]
+    seen = keys_seen(allowed, causal, x.shape[:-2], heads, T, T)
+    return None if seen is None else attention_layer(x, w_q, w_k, w_v, w_o, seen, heads)
 
 
 def causal_mask(T):

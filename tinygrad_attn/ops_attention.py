@@ -27,13 +27,13 @@ faster: docs/06 and benchmarks/.
 
 import math
 from functools import lru_cache
-from operator import mul
+from operator import add, mul
 
 from .autograd import record
-from .kernels import dot_products
+from .kernels import columns, dot_products, rows
 from .shapes import broadcast_index, check_size, numel
 
-__all__ = ["attention", "keys_seen"]
+__all__ = ["attention", "attention_layer", "keys_seen"]
 
 BLOCK = 8  # queries per block, when they see different numbers of keys
 
@@ -54,9 +54,73 @@ def attention(q, k, v, seen, heads=None):
     >>> weights.tolist()[0], out.shape
     ([1.0, 0.0], (2, 2))
     """
+    out, weights, weights_shape, backward, weights_backward = _attend(
+        q.data, k.data, v.data, q.shape, k.shape[-2], v.shape[-1], seen, heads
+    )
     H = heads or 1
-    *batch, T_q, D = q.shape
-    T_k, Dv = k.shape[-2], v.shape[-1]
+    out_shape = q.shape[:-1] + (H * (v.shape[-1] // H),)
+    output = record(out, out_shape, "attention", (q, k, v), backward, saves="inputs")
+    weights = record(weights, weights_shape, "attention weights", (q, k), weights_backward)
+    return output, weights.named("weights")
+
+
+def attention_layer(x, w_q, w_k, w_v, w_o, seen, heads):
+    """Multi-head attention, the whole layer, as one op: `nn.MultiHeadAttention` with
+    bias-free projections. x is (..., T, d_model), each W (d_model, d_model); returns
+    (output, weights) with the output (..., T, d_model) and the weights (..., h, T, T).
+
+        Q, K, V = x W_q, x W_k, x W_v      heads = attention(Q, K, V)      y = heads W_o
+
+    The backward pass of each product is the one of `@` (ops_matrix.py), with the same
+    numbers; between them, the attention core's (`attention`):
+
+        dW_o = heads^T dy      dheads = dy W_o^T      -> dQ, dK, dV
+        dW_q = x^T dQ (the same for K and V)          dx = dQ W_q^T + dK W_k^T + dV W_v^T
+
+    >>> from tinygrad_attn import Tensor
+    >>> x = w = Tensor([[1.0, 0.0], [0.0, 1.0]])
+    >>> y, weights = attention_layer(x, w, w, w, w, keys_seen(None, True, (), 1, 2, 2), 1)
+    >>> y.shape, weights.shape, weights.tolist()[0][0]   # the first word sees only itself
+    ((2, 2), (1, 2, 2), [1.0, 0.0])
+    """
+    D = x.shape[-1]  # d_model
+    n = len(x.data) // D  # rows of x, of every sequence of the batch
+    x_rows, x_cols = rows(x.data, 0, n, D), columns(x.data, 0, n, D)
+    Q, K, V = (dot_products(x_rows, columns(w.data, 0, D, D)) for w in (w_q, w_k, w_v))
+    concat, weights, weights_shape, core_backward, core_weights_backward = _attend(
+        Q, K, V, x.shape, x.shape[-2], D, seen, heads
+    )
+    y = dot_products(rows(concat, 0, n, D), columns(w_o.data, 0, D, D))  # heads W_o
+
+    def projections_backward(ws, grads):  # (dx, dW, ...) from dP, the gradient of P = x W
+        dx, dW = None, []
+        for w, dP in zip(ws, grads):
+            if x.requires_grad:  # dx = dP W^T, added up over the projections
+                part = dot_products(rows(dP, 0, n, D), rows(w.data, 0, D, D))
+                dx = part if dx is None else list(map(add, dx, part))
+            dW.append(dot_products(x_cols, columns(dP, 0, n, D)) if w.requires_grad else None)
+        return (dx, *dW)
+
+    def backward(dy):
+        dW_o = dot_products(columns(concat, 0, n, D), columns(dy, 0, n, D))
+        dheads = dot_products(rows(dy, 0, n, D), rows(w_o.data, 0, D, D))
+        return (*projections_backward((w_q, w_k, w_v), core_backward(dheads)), dW_o)
+
+    def weights_backward(g):  # the weights' own gradient, when a loss reads them
+        return projections_backward((w_q, w_k), core_weights_backward(g))
+
+    children = (x, w_q, w_k, w_v, w_o)
+    output = record(y, x.shape, "attention", children, backward, saves="inputs")
+    weights = record(weights, weights_shape, "attention weights", children[:3], weights_backward)
+    return output, weights.named("weights")
+
+
+def _attend(q, k, v, q_shape, T_k, Dv, seen, heads):
+    """The numbers of attention for the flat lists q, k, v (q of shape q_shape, k of T_k
+    rows, v of T_k rows of Dv): (output, weights, the weights' shape, backward: dOut ->
+    (dQ, dK, dV), weights_backward: dWeights -> (dQ, dK))."""
+    H = heads or 1
+    *batch, T_q, D = q_shape
     d, dv = D // H, Dv // H
     weights_shape = tuple(batch) + ((H,) if heads else ()) + (T_q, T_k)
     check_size(weights_shape, "attention")
@@ -64,9 +128,9 @@ def attention(q, k, v, seen, heads=None):
     blocks = []  # one _Head for each matrix and head
     for i, n_seen in enumerate(seen):
         b, h = divmod(i, H)
-        q_rows = _head_rows(q.data, b * T_q * D, T_q, D, h * d, d)  # (T_q, d)
-        k_rows = _head_rows(k.data, b * T_k * D, T_k, D, h * d, d)  # (T_k, d)
-        v_rows = _head_rows(v.data, b * T_k * Dv, T_k, Dv, h * dv, dv)  # (T_k, d_v)
+        q_rows = _head_rows(q, b * T_q * D, T_q, D, h * d, d)  # (T_q, d)
+        k_rows = _head_rows(k, b * T_k * D, T_k, D, h * d, d)  # (T_k, d)
+        v_rows = _head_rows(v, b * T_k * Dv, T_k, Dv, h * dv, dv)  # (T_k, d_v)
         blocks.append(_Head(q_rows, k_rows, v_rows, n_seen, scale))
     out = _join_heads([head.forward() for head in blocks], H, T_q, dv)
     weights = []
@@ -86,7 +150,7 @@ def attention(q, k, v, seen, heads=None):
             dV.append(dv_)
         return _join_heads(dQ, H, T_q, d), _join_heads(dK, H, T_k, d), _join_heads(dV, H, T_k, dv)
 
-    def weights_backward(g):  # the weights' own gradient, when a loss reads them
+    def weights_backward(g):
         dQ, dK = [], []
         for head, start in zip(blocks, range(0, len(g), T_q * T_k)):
             dq, dk = head.scores_backward(_head_rows(g, start, T_q, T_k, 0, T_k))
@@ -94,10 +158,7 @@ def attention(q, k, v, seen, heads=None):
             dK.append(dk)
         return _join_heads(dQ, H, T_q, d), _join_heads(dK, H, T_k, d)
 
-    out_shape = q.shape[:-1] + (H * dv,)
-    output = record(out, out_shape, "attention", (q, k, v), backward, saves="inputs")
-    weights = record(weights, weights_shape, "attention weights", (q, k), weights_backward)
-    return output, weights.named("weights")
+    return out, weights, weights_shape, backward, weights_backward
 
 
 class _Head:

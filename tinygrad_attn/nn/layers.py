@@ -206,6 +206,14 @@ class MultiHeadAttention(Module):
             )
         *batch, T, _ = x.shape
         h, d_head = self.num_heads, self.d_head
+        layers = (self.w_q, self.w_k, self.w_v, self.w_o)
+        if all(type(layer) is Linear and layer.bias is None for layer in layers):
+            # the whole layer as one op, with the same numbers (ops_attention.py)
+            w_q, w_k, w_v, w_o = (layer.weight for layer in layers)
+            one_op = F.one_op_attention_layer(x, w_q, w_k, w_v, w_o, mask, self.causal, h)
+            if one_op:
+                y, self.attention = one_op  # (..., T, d_model), (..., h, T, T)
+                return y.named("output")
         q, k, v = self.w_q(x).named("Q"), self.w_k(x).named("K"), self.w_v(x).named("V")
         one_op = F.one_op_attention(q, k, v, mask, self.causal, heads=h)
         if one_op:  # the steps below as one op, with the same numbers (ops_attention.py)
