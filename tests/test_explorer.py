@@ -424,10 +424,28 @@ def test_the_trained_model_looks_from_it_to_cat():
 
     model, task, _ = load_story()
     s = story_view(model, task, SENTENCE.split())
-    assert s.words[0] == "." and s.focus == [(7, 5)] and s.causal
+    assert s.focus == [(7, 5)] and s.causal
     row = s.matrices[f"weights_{s.start_head}"][7]  # the head the page shows first
     assert max(range(len(row)), key=row.__getitem__) == 5  # "it" puts most weight on "cat"
     assert 'the row of "it" puts' in stage_figures(s, s.start_head)[3].caption
+
+
+def test_the_start_mark_is_named_in_words_and_explained():
+    from tinygrad_attn.story_model import START, load_story, replay_of, story_view
+
+    model, task, record = load_story()
+    s = story_view(model, task, SENTENCE.split())
+    assert s.words == [START, *SENTENCE.split()] and START == "(start)"
+    for labels in (s.row_labels, s.col_labels):  # every axis of words says "(start)", not "."
+        assert all(axis[0] == START for axis in labels.values() if len(axis) == 9)
+        assert not any("." in axis for axis in labels.values())
+    first, fourth = stage_figures(s, s.start_head)[0], stage_figures(s, s.start_head)[3]
+    for caption in (first.caption, fourth.caption):
+        assert f'"{START}" is the "." that the model reads before the first word' in caption
+    replay = replay_of(record)
+    assert replay["words"][0] == START and START in replay["caption"]
+    random_words = stage_figures(Stages.random(SENTENCE))[0]
+    assert "(start)" not in random_words.caption  # the random layer reads no start mark
 
 
 def test_explore_draws_random_and_trained_weights_and_the_replay(tmp_path, capsys):
@@ -458,3 +476,11 @@ def test_explore_load_of_another_model_is_one_line_exit_2_nothing_written(tmp_pa
         assert not out.exists()
     assert main(["explore", "--load", str(tmp_path / "missing.json")]) == 2
     assert "missing.json" in capsys.readouterr().err
+
+
+def test_a_sentence_longer_than_the_story_model_reads_leaves_it_on_its_own(tmp_path):
+    known = "I play with a cat then a dog at home every day and it barks today".split()
+    assert len(known) == MAX_WORDS  # one more than the story model reads after its start
+    assert main(["explore", "--out", str(tmp_path), "--sentence", " ".join(known)]) == 0
+    page = (tmp_path / "index.html").read_text()
+    assert f"The story model reads at most {MAX_WORDS - 1} words" in page

@@ -227,13 +227,16 @@ def test_walkthrough_with_trained_weights_shows_it_looking_at_cat(capsys, tmp_pa
     status = main(["walkthrough", "--load", str(TRAINED), "--out", str(tmp_path)])
     out = capsys.readouterr().out
     assert status == 0
-    assert out.startswith('Sentence: ". I play with a cat and it purrs"')
+    assert out.startswith('Sentence: "(start) I play with a cat and it purrs"')
     line = next(x for x in out.splitlines() if x.startswith("The row of 'it' puts"))
     assert "on 'cat'" in line
     shares = [float(part.split()[0]) for part in line.split("puts ")[1].split(", ")]
     assert max(shares) > 0.9
     heatmap = (tmp_path / "13_head1_weights.svg").read_text()
     assert "where the attention should be" in heatmap  # the it/cat cell is framed
+    # the boundary read first is named "(start)" in the tables and pictures, and explained
+    assert ">(start)</text>" in heatmap and ">.</text>" not in heatmap
+    assert '"(start)" is the "." that starts every sentence' in out
 
 
 @pytest.mark.parametrize(

@@ -28,11 +28,37 @@ from dataclasses import dataclass
 from .tasks import Example, Task
 from .tensor import Tensor
 
-__all__ = ["PAD", "BOUNDARY", "LanguageTask", "LanguageData", "Split", "pad_batch"]
+__all__ = [
+    "PAD",
+    "BOUNDARY",
+    "START",
+    "START_NOTE",
+    "labelled",
+    "LanguageTask",
+    "LanguageData",
+    "Split",
+    "pad_batch",
+]
 
 MAX_HELDOUT = 50_000  # held-out sequences: evaluating more would take minutes
 PAD = "_"  # fills a short sequence up to the longest of its batch; never a target
 BOUNDARY = "."  # the start and the end of every sequence
+# What tables and pictures call the BOUNDARY a model reads before the first word: a lone "."
+# as the label of a row says nothing to a reader (one at the end reads as a full stop).
+START = "(start)"
+START_NOTE = (
+    f'"{START}" is the "." that the model reads before the first word: the mark of where '
+    "a sentence starts (and ends)."
+)
+
+
+def labelled(words):
+    """Words as tables and pictures label them: the BOUNDARY that starts them is START.
+
+    >>> labelled([".", "I", "play", "."])
+    ['(start)', 'I', 'play', '.']
+    """
+    return [START if k == 0 and w == BOUNDARY else w for k, w in enumerate(words)]
 
 
 @dataclass

@@ -61,6 +61,7 @@ class Stages:
         # knows them: story.py's "it" and its animal), and a sentence saying so
         self.focus, self.focus_note = [], ""
         self.start_head = 1  # the head the page shows first (the one that looks there)
+        self.label_note = ""  # what a renamed label stands for (see `rename`), for captions
         self.dims = [f"d{j}" for j in range(self.dim)]
         # Columns are named after the matrix they belong to (as in the walkthrough), so that
         # in every product the left's columns name the right's rows: X's d0.. are W_q's rows,
@@ -202,6 +203,24 @@ class Stages:
             loss="next-token",
             rest=rest,
         )
+
+    def rename(self, position, label, note):
+        """Write `label` for the word at `position` wherever the pictures name it (its row
+        and column labels): for a token whose own spelling says nothing to a reader, such
+        as the "." a story model reads first. `note` says what it stands for.
+
+        >>> s = Stages.random(". a cat")
+        >>> s.rename(0, "(start)", "the mark where a sentence starts")
+        >>> s.words, s.row_labels["scores_1"], s.col_labels["X^T"]
+        (['(start)', 'a', 'cat'], ['(start)', 'a', 'cat'], ['(start)', 'a', 'cat'])
+        """
+        before = list(self.words)
+        for labels in (self.row_labels, self.col_labels):
+            for name, axis in labels.items():
+                if axis == before:  # an axis of words, not of numbers
+                    labels[name] = axis[:position] + [label] + axis[position + 1 :]
+        self.words[position] = label
+        self.label_note = note
 
     # ------------------------------------------------------------------ reading it
 

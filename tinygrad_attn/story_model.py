@@ -15,6 +15,7 @@ task's default model is one layer of width 16.
 import json
 import os
 
+from .language import BOUNDARY, START, START_NOTE, labelled
 from .stages import Stages
 from .story import EXPLANATION_SENTENCE
 from .tasks import get_task
@@ -58,11 +59,13 @@ def load_story(path=SHIPPED):
 
 
 def story_view(model, task, words):
-    """The Stages of the model's first attention layer on `words` (with the boundary "."
-    the model reads first), the row of "it" framed on its animal. Words outside the
-    vocabulary: ValueError naming the nearest ones."""
+    """The Stages of the model's first attention layer on `words` (after the boundary "."
+    the model reads first, labelled START), the row of "it" framed on its animal. Words
+    outside the vocabulary: ValueError naming the nearest ones."""
     example = task.example_of(list(words))
     stages = Stages.from_model(model, task.words(example.tokens), list(task.vocab))
+    if stages.words[0] == BOUNDARY:
+        stages.rename(0, START, START_NOTE)
     stages.focus = list(zip(example.positions, example.keys))
     stages.focus_note = "the word that decides what comes after it"
     if stages.focus:  # show first the head that puts the most weight there
@@ -73,12 +76,13 @@ def story_view(model, task, words):
 
 
 def replay_of(record):
-    """The shipped training record as the explorer page's replay."""
+    """A training record (train --replay) as the explorer page's replay."""
     if not record:
         return None
     step = record["steps"][-1]
+    words = labelled(record["words"])
     return {
-        "words": record["words"],
+        "words": words,
         "snapshots": [
             {"step": s, "weights": w} for s, w in zip(record["steps"], record["weights"])
         ],
@@ -88,6 +92,6 @@ def replay_of(record):
             f'The story model\'s attention on "{" ".join(record["words"][1:])}" while it '
             f"trained, from its random start (step 0) to step {step}: drag the slider. At "
             'first every row is a blur; the loss falls as the row of "it" settles on "cat", '
-            "the one word that says what comes next."
+            f"the one word that says what comes next. {START_NOTE}"
         ),
     }

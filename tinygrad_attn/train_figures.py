@@ -9,6 +9,7 @@ weights file, for pages that show attention appearing step by step (`explore --l
 
 import os
 
+from .language import labelled
 from .tasks import get_task
 from .train import attention_of, save_trained
 from .viz.figures import heatmap_svg, line_chart_svg, write_svg
@@ -71,8 +72,8 @@ def training_figures(run):
         when = f"{name} training" if trained else "of the loaded weights (no training)"
         figures[f"attention_{name}.svg"] = heatmap_svg(
             maps[layer][head],
-            row_labels=words,
-            col_labels=words,
+            row_labels=labelled(words),
+            col_labels=labelled(words),
             title=f"{task.name}: attention {when} ({where})",
             caption=task.hint,
             mark_row_max=name == "before",  # a pale picture: show where each row leans

@@ -30,6 +30,7 @@ import random
 from . import nn
 from .autograd import no_grad
 from .gradcheck import gradcheck
+from .language import START, labelled
 from .tensor import Tensor
 from .value import Value
 
@@ -88,14 +89,15 @@ class Walkthrough:
             attn = model.blocks[0].attn  # the first attention layer: its sizes decide
             dim, heads = attn.d_model, attn.num_heads
         _check_arguments(sentence, dim, heads)
-        self.words = sentence.split()
+        self.words = self.tokens = sentence.split()
         if model is not None:
-            self.words = _model_words(sentence, model, task)
+            self.tokens = _model_words(sentence, model, task)  # what the model reads
+            self.words = labelled(self.tokens)  # what the tables and pictures call them
         self.dim, self.heads, self.seed = dim, heads, seed
         self.d_head = dim // heads
         # (query, key) cells where attention should be, when the task knows them: the row
         # of "it" and the column of the animal that decides the next word (story.py)
-        self.focus = _focus(self.words, task) if model is not None else []
+        self.focus = _focus(self.tokens, task) if model is not None else []
         # Column names say which matrix a column belongs to, so that in every product A @ B
         # the columns of A carry the names of the rows of B: X's columns d0.. are the rows of
         # W_q, whose columns q0.. are Q's columns. A head's output mixes the rows of its
@@ -135,18 +137,17 @@ class Walkthrough:
     def _embed_trained(self):
         """X as the trained model's first attention layer reads it."""
         model, T, d = self.model, len(self.words), self.dim
-        ids = [self.task.vocab.index(w) for w in self.words]
+        ids = [self.task.vocab.index(w) for w in self.tokens]
         with no_grad():
             embedded = model.tokens(ids) + model.pos(list(range(T)))  # word + position
             self.X = model.blocks[0].norm1(embedded).detach().named("X")
-        boundary = " ('.' starts every sentence: the model always reads it first)"
+        boundary = f' "{START}" is the "." that starts every sentence: the model reads it first.'
         self._stage(
             "x",
             f"X: the sentence as the trained model reads it ({_count(T, 'word')} x "
             f"{_count(d, 'number')})",
-            "Each word's learned vector plus its position's, normalised (LayerNorm)"
-            + (boundary if self.words[0] == "." else "")
-            + ".",
+            "Each word's learned vector plus its position's, normalised (LayerNorm)."
+            + (boundary if self.words[0] == START else ""),
             self.X.tolist(),
             self.words,
             self.dims,

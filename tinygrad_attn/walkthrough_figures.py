@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 
+from .language import START, START_NOTE
 from .stages import Stages
 from .viz import find_renderer, render_graph
 from .viz.colours import shared_range
@@ -120,7 +121,9 @@ def _composite_figures(w):
     """The six stages and the gradients as composite figures: Stages.random computes the
     walkthrough's own numbers for the same flags (tests/test_explorer.py checks it)."""
     if w.model is not None:  # the trained model's numbers, as the walkthrough printed them
-        stages = Stages.from_model(w.model, w.words, list(w.task.vocab))
+        stages = Stages.from_model(w.model, w.tokens, list(w.task.vocab))
+        if w.words[0] == START:  # the boundary the model reads first, named as in the tables
+            stages.rename(0, START, START_NOTE)
         stages.focus = list(w.focus)
         stages.focus_note = "the word that decides what comes next" if w.focus else ""
     else:

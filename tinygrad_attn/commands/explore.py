@@ -109,12 +109,13 @@ class Explorer:
         views = {"random": Stages.random(sentence, self.dim, self.heads, self.seed)}
         if self.model is not None:
             words = sentence.split()
-            fits = len(words) < self.model.max_len and all(w in self.task.vocab[2:] for w in words)
+            known = all(w in self.task.vocab[2:] for w in words)
+            room = min(self.model.max_len, MAX_WORDS) - 1  # it reads the start mark "." first
+            fits = known and len(words) <= room
             trained = story_view(self.model, self.task, words if fits else EXPLANATION.split())
             if not fits:
-                trained.input_note += (
-                    f'. The story model knows only its own words, so it reads "{EXPLANATION}" here.'
-                )
+                why = "knows only its own words" if not known else f"reads at most {room} words"
+                trained.input_note += f'. The story model {why}, so it reads "{EXPLANATION}" here.'
             views["trained"] = trained
         return views
 

@@ -6,7 +6,7 @@ import os
 
 from ..cli import UsageError, nearest_existing, path_flag
 from ..generate import sample
-from ..language import LanguageTask
+from ..language import LanguageTask, labelled
 from ..tasks import Example
 from ..train import attention_of, load_trained
 from ..viz.generation import heads_svg, probability_bars_svg
@@ -196,7 +196,7 @@ def _attention(model, task, s):
     ]
     return heads_svg(
         heads,
-        words,
+        labelled(words),
         title=f"{task.name}: where each head looks while reading {task.join(words[1:])!r}",
         outline=[(p, k + 1) for p, k in outline] or None,
     )

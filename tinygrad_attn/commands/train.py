@@ -7,6 +7,7 @@ import sys
 import time
 
 from ..cli import UsageError, nearest_existing, path_flag
+from ..language import labelled
 from ..tasks import DEFAULT_TASK, all_tasks
 from ..train import (
     Config,
@@ -282,5 +283,5 @@ def _report(run, paths):
     words = task.words(example.tokens)
     what = f'"{task.join(words[1:])}"' if example.next else "a held-out example"
     print(f"\nattention of layer {layer + 1}, head {head + 1} on {what} ({task.hint}):")
-    print(format_attention(run.attention_after[layer][head], words))
+    print(format_attention(run.attention_after[layer][head], labelled(words)))
     print(f"\n{run.seconds:.1f} s; wrote {', '.join(paths)}")

@@ -99,12 +99,13 @@ def stage_figures(stages, head=1):
         if trained
         else "Here they are seeded random numbers; a trained model learns them (an embedding)."
     )
+    labels = f" {s.label_note}" if s.label_note else ""  # what a renamed label stands for
     figures = [
         Figure(
             1,
             title[1],
             f"Each word becomes a row of {d} numbers, so the {T} words make a {T} \u00d7 {d} "
-            f"matrix X. {x_note}",
+            f"matrix X. {x_note}{labels}",
             [[term("X", "X", result=True)]],
         ),
         Figure(
@@ -154,7 +155,8 @@ def stage_figures(stages, head=1):
             "Softmax makes each row probabilities: e to the power of each score, divided by "
             "the row's total. Every weight is positive and each row sums to 1: row i says how "
             f"much word i looks at each word.{mask_note}"
-            + (f" Framed: {_focus_text(s, h)}" if focus else ""),
+            + (f" Framed: {_focus_text(s, h)}" if focus else "")
+            + labels,
             [["softmax", term(f"scaled_{h}", "scaled scores", masked=masked), "=", weights]],
         )
     )
