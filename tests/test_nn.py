@@ -115,6 +115,23 @@ def test_embedding_picks_one_row_per_id():
     assert emb(Tensor([1, 2])).tolist() == [table[1], table[2]]
 
 
+@pytest.mark.parametrize(
+    "ids",
+    [[3, 0, 3], [[1, 2], [3, 4]], [[]], [], [1.0, 2.0], [[1, 2.0]], [True, 0], [(1, 2), (0, 3)]],
+)
+def test_embedding_reads_ids_in_lists_as_it_reads_them_in_a_tensor(ids):
+    emb = Embedding(5, 3, rng=0)
+    from_lists, from_tensor = emb(ids), emb(Tensor(ids))
+    assert from_lists.shape == from_tensor.shape
+    assert from_lists.tolist() == from_tensor.tolist()
+
+
+@pytest.mark.parametrize("ids", [[[1], [2, 3]], [1.5], [[0, 2.5]], ["a"]])
+def test_embedding_refuses_ragged_or_fractional_ids_in_lists(ids):
+    with pytest.raises((ValueError, TypeError)):
+        Embedding(5, 3, rng=0)(ids)
+
+
 def test_embedding_passes_gradcheck_for_its_table():
     emb = Embedding(4, 3, rng=0)
     result = gradcheck(lambda w: emb([[0, 2], [2, 3]]), [emb.weight])

@@ -373,6 +373,12 @@ class Dropout(Module):
 
 def _token_ids(ids):
     """Token ids (nested lists or a Tensor of whole numbers) -> (flat list of ints, shape)."""
+    if type(ids) is list and ids and all(type(row) is list for row in ids):  # (B, T) ints
+        flat = [i for row in ids for i in row]
+        if all(len(row) == len(ids[0]) for row in ids) and all(type(i) is int for i in flat):
+            return flat, (len(ids), len(ids[0]))  # as they are: nothing to check or convert
+    elif type(ids) is list and all(type(i) is int for i in ids):  # (T,) ints
+        return ids, (len(ids),)
     t = ids if isinstance(ids, Tensor) else Tensor(ids)
     if t.ndim == 0:
         raise ValueError("token ids need at least one axis, got a single number")
