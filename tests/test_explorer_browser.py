@@ -96,10 +96,10 @@ def visible(page, selector):
     return page.locator(f".variant:not([hidden]) {selector}")
 
 
-def explanation(page, where):
-    """The text of the box that explains cells, in stage `where` (1..6) or "gradients"."""
-    section = f"section[data-stage='{where}']" if isinstance(where, int) else f"section.{where}"
-    return page.locator(f"{section} .variant:not([hidden]) .explain").inner_text()
+def explanation(page):
+    """The text of the box that explains a cell (empty when it is hidden)."""
+    box = page.locator("#explain")
+    return box.inner_text() if box.is_visible() else ""
 
 
 def test_page_loads_without_errors_and_paints_fast(open_page):
@@ -129,7 +129,7 @@ def test_hovering_a_score_shows_its_dot_product_with_the_engines_numbers(open_pa
     i, j = 6, 4  # "it" looking at "cat"
     cell = visible(page, f'svg[data-m="scores_1"] rect[data-i="{i}"][data-j="{j}"]')
     cell.hover()
-    text = explanation(page, 3)
+    text = explanation(page)
     assert text.startswith("score[it, cat] = q_it \u00b7 k_cat")
     terms, products, total = text.splitlines()[1:4]
     q, k = s.matrices["Q_1"][i], [row[j] for row in s.matrices["K_1^T"]]
@@ -151,12 +151,12 @@ def test_softmax_weight_and_head_output_explain_themselves(open_page):
     page, _ = open_page()
     s = Stages.random(SENTENCE)
     visible(page, 'svg[data-m="weights_1"] rect[data-i="6"][data-j="4"]').first.hover()
-    text = explanation(page, 4)
+    text = explanation(page)
     row = s.matrices["scaled_1"][6]
     assert f"exp({row[4]:.3f})" in text
     assert text.splitlines()[-1].endswith(f"= {s.matrices['weights_1'][6][4]:.3f}")
     visible(page, 'svg[data-m="head_1"] rect[data-i="0"][data-j="1"]').hover()
-    text = explanation(page, 5)
+    text = explanation(page)
     assert text.startswith("head_1[I, v1] = \u03a3_j weight[I, j] \u00b7 V_1[j, v1]")
     assert text.splitlines()[-1] == f"= {s.matrices['head_1'][0][1]:.3f}"
 
@@ -165,9 +165,9 @@ def test_keyboard_focus_explains_and_arrows_move(open_page):
     page, _ = open_page()
     first = visible(page, 'svg[data-m="output"] rect[data-i="0"][data-j="0"]')
     first.focus()
-    assert explanation(page, 6).startswith("MultiHead[I, d0] = Concat[I, :] \u00b7 W^O[:, d0]")
+    assert explanation(page).startswith("MultiHead[I, d0] = Concat[I, :] \u00b7 W^O[:, d0]")
     page.keyboard.press("ArrowRight")
-    assert explanation(page, 6).startswith("MultiHead[I, d1]")
+    assert explanation(page).startswith("MultiHead[I, d1]")
     focused = page.evaluate("document.activeElement.getAttribute('data-j')")
     assert focused == "1"
 
@@ -197,18 +197,118 @@ def test_nothing_overflows_its_box(open_page, size):
     assert page.evaluate(OVERFLOWS) == []
 
 
+# Where the explanation box covers the cell it explains or a cell that made it.
+COVERS = """() => {
+    const box = document.getElementById("explain");
+    if (box.hidden) return ["the explanation is hidden"];
+    const b = box.getBoundingClientRect();
+    const problems = [];
+    for (const cell of document.querySelectorAll("rect.cell.at, rect.cell.hl")) {
+        const r = cell.getBoundingClientRect();
+        if (r.bottom > b.top + 0.5 && r.top < b.bottom - 0.5 && r.right > b.left + 0.5 &&
+            r.left < b.right - 0.5) {
+            const term = cell.closest("svg").dataset.m;
+            problems.push(`${term}[${cell.dataset.i}, ${cell.dataset.j}] ` +
+                `(${Math.round(r.top)}..${Math.round(r.bottom)}) under the box ` +
+                `(${Math.round(b.top)}..${Math.round(b.bottom)})`);
+        }
+    }
+    return problems;
+}"""
+
+# Is the box in the window, whole?
+BOX_IN_VIEW = """() => {
+    const b = document.getElementById("explain").getBoundingClientRect();
+    return b.top >= 0 && b.bottom <= document.documentElement.clientHeight;
+}"""
+
+# Has the window room for the box across its whole width, above, between or below the
+# cells it must leave free (and under the page's heading)?
+ROOM_FOR_BOX = """() => {
+    const room = document.documentElement.clientHeight;
+    const height = document.getElementById("explain").getBoundingClientRect().height;
+    const guarded = [...document.querySelectorAll("rect.cell.at, rect.cell.hl")]
+        .map(c => c.getBoundingClientRect()).filter(r => r.bottom > 0 && r.top < room)
+        .sort((a, b) => a.top - b.top);
+    let edge = Math.max(0, document.getElementById("stages").getBoundingClientRect().top);
+    let gap = 0;
+    for (const r of guarded) {
+        gap = Math.max(gap, r.top - edge);
+        edge = Math.max(edge, r.bottom);
+    }
+    return Math.max(gap, room - edge) >= height + 16;
+}"""
+
+
+def point_at(page, cell, where):
+    """Scroll so that `cell` is at the bottom ("bottom") or the top ("top") of the window,
+    then move the pointer onto it, as a reader does."""
+    cell.evaluate(
+        """(c, where) => {
+            const r = c.getBoundingClientRect();
+            const room = document.documentElement.clientHeight;
+            window.scrollBy(0, where === "bottom" ? r.bottom - room + 4 : r.top - 4);
+        }""",
+        where,
+    )
+    page.mouse.move(0, 0)  # off the figures first: the move onto the cell is a new one
+    box = cell.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    assert "at" in cell.get_attribute("class").split()  # the cell is the one explained
+    page.evaluate(
+        "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+    )
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (390, 844)], ids=["desktop", "phone"])
+@pytest.mark.parametrize("view", ["random", "trained"])
+def test_the_explanation_never_covers_its_cell_or_the_cells_that_made_it(open_page, size, view):
+    page, errors = open_page(width=size[0], height=size[1])
+    page.check(f"input[name='view'][value='{view}']")
+    results = page.locator(".variant:not([hidden]) svg.term.result")
+    in_view = total = 0
+    for k in range(results.count()):
+        cells = results.nth(k).locator("rect.cell")
+        for cell in (cells.first, cells.last):
+            for where in ("bottom", "top"):
+                point_at(page, cell, where)
+                assert page.evaluate(COVERS) == []
+                assert page.evaluate(OVERFLOWS) == []  # nor does it leave the page
+                seen = page.evaluate(BOX_IN_VIEW)
+                # in sight whenever the window has room for it; else under the figure
+                assert seen or not page.evaluate(ROOM_FOR_BOX), (cell, where)
+                in_view += seen
+                total += 1
+    print(f"{view} at {size}: the box was in the window for {in_view} of {total} cells")
+    if size[0] >= 1280:  # a wide window always has room beside the cells
+        assert in_view == total
+    assert errors == []
+
+
+def test_the_explanation_goes_when_the_pointer_leaves_the_figure(open_page):
+    page, _ = open_page()
+    visible(page, 'svg[data-m="scores_1"] rect[data-i="0"][data-j="0"]').hover()
+    assert explanation(page).startswith("score[I, I]")
+    page.locator("section[data-stage='3'] h2").hover()
+    assert explanation(page) == "" and page.locator("rect.cell.hl").count() == 0
+    visible(page, 'svg[data-m="output"] rect[data-i="0"][data-j="0"]').focus()
+    assert explanation(page).startswith("MultiHead[I, d0]")
+    page.keyboard.press("Escape")
+    assert explanation(page) == ""
+
+
 def test_the_overflow_check_finds_text_leaving_its_svg_and_a_too_wide_box(open_page):
     page, _ = open_page(width=390, height=844)
     page.evaluate(
         """() => {
-            const label = document.querySelector(".variant:not([hidden]) svg .row-label");
+            const label = document.querySelector(".variant:not([hidden]) svg .row-labels text");
             label.setAttribute("x", "-40");
             const caption = document.querySelector(".variant:not([hidden]) .caption");
             caption.style.width = "600px";
         }"""
     )
     problems = page.evaluate(OVERFLOWS)
-    assert any(p.startswith('text.row-label "I"') for p in problems), problems
+    assert any(p.startswith('text "I"') for p in problems), problems
     assert any(p.startswith("p.caption") for p in problems), problems
     assert any("the page is" in p for p in problems), problems
 
@@ -241,12 +341,12 @@ def test_the_served_page_computes_a_new_sentence(open_page, server):
     page.click("#ask button")
     page.wait_for_function("document.getElementById('shown-sentence').textContent.includes('dog')")
     labels = page.locator(
-        "section[data-stage='1'] .variant:not([hidden]) .row-label"
+        "section[data-stage='1'] .variant:not([hidden]) .row-labels text"
     ).all_text_contents()
     assert labels == ["the", "dog", "barks", "at", "night"]
     expected = Stages.random("the dog barks at night").matrices["scores_1"][1][2]
     visible(page, 'svg[data-m="scores_1"] rect[data-i="1"][data-j="2"]').hover()
-    assert explanation(page, 3).splitlines()[-1] == f"= {expected:.3f}"
+    assert explanation(page).splitlines()[-1] == f"= {expected:.3f}"
     assert errors == []
 
 
@@ -331,10 +431,10 @@ def test_the_weights_switch_shows_the_trained_layer(open_page, trained_page):
     cell = weights.locator("rect[data-i='6'][data-j='4']")
     cell.hover()
     expected = views["trained"].matrices["weights_1"][6][4]
-    assert explanation(page, 4).splitlines()[-1].endswith(f"= {expected:.3f}")
-    assert "masked" in explanation(page, 4)  # the words after "it" are left out
+    assert explanation(page).splitlines()[-1].endswith(f"= {expected:.3f}")
+    assert "masked" in explanation(page)  # the words after "it" are left out
     weights.locator("rect[data-i='0'][data-j='5']").hover()
-    assert "may not look at" in explanation(page, 4)
+    assert "may not look at" in explanation(page)
     assert errors == []
 
 
@@ -353,8 +453,12 @@ def test_the_replay_slider_changes_the_heatmap_and_marks_the_step(open_page, tra
     first = shown()
     assert first != last and page.locator("#replay-step").inner_text() == "0"
     weights = replay["snapshots"][0]["weights"]
-    expected = [ramp_colour("sequential", w) for i, row in enumerate(weights) for w in row[: i + 1]]
-    assert first == expected  # the page colours each weight as the Python figures do
+    expected = [  # the page colours each weight it shows (2 decimals) as the Python figures do
+        ramp_colour("sequential", round(w, 2))
+        for i, row in enumerate(weights)
+        for w in row[: i + 1]
+    ]
+    assert first == expected
     marker = page.locator("section.replay line.step-marker")
     x_first = float(marker.get_attribute("x1"))
     page.locator("#replay").fill("3")

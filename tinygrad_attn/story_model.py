@@ -16,7 +16,7 @@ import json
 import os
 
 from .language import BOUNDARY, START, START_NOTE, labelled
-from .stages import Stages
+from .stages import MAX_WORDS, Stages
 from .story import EXPLANATION_SENTENCE
 from .tasks import get_task
 from .train import Config, load_trained, make_model, run_training, save_trained
@@ -76,11 +76,16 @@ def story_view(model, task, words):
 
 
 def replay_of(record):
-    """A training record (train --replay) as the explorer page's replay."""
+    """A training record (train --replay) as the explorer page's replay; ValueError for one
+    that shows more words than the page draws."""
     if not record:
         return None
     step = record["steps"][-1]
     words = labelled(record["words"])
+    if len(words) > MAX_WORDS:  # a story's sentence is shorter: this record was edited
+        raise ValueError(
+            f"its training record shows {len(words)} words; the page draws at most {MAX_WORDS}"
+        )
     return {
         "words": words,
         "snapshots": [

@@ -95,12 +95,18 @@ class Explorer:
         if path is not None:
             try:
                 self.model, self.task, record = load_story(path)
+                self.replay = replay_of(record)
             except (OSError, ValueError) as error:
                 reason = getattr(error, "strerror", None) or str(error)
                 if args.load:
                     raise UsageError(f"explore: --load {path}: {reason}") from None
                 raise RuntimeError(f"the shipped story model cannot be read: {reason}") from None
-            self.replay = replay_of(record)
+            width = self.model.blocks[0].attn.d_model
+            if width > MAX_DIM:  # the page would be too large to draw and to read
+                raise UsageError(
+                    f"explore: --load {path}: the model has {width} numbers per word; the page "
+                    f"draws at most {MAX_DIM}"
+                )
 
     def views(self, sentence):
         """{"random": Stages, "trained": Stages} for `sentence` (ValueError for a sentence

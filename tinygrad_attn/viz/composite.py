@@ -19,15 +19,16 @@ Which matrices each of the six stages shows, with titles and captions in plain w
 decided in stage_figures.py.
 
 Every matrix is an `<svg class="term" data-m="Q" data-cols="6">` naming its matrix in
-`Stages.matrices`, its cells `<rect class="cell">` row by row (the page's script numbers
-them from that, to keep the file small): that is all the page needs to find the
-numbers behind a cell. Colours: blue for negative, white for 0, red for positive (each
-matrix scaled by its own largest size); attention weights white to dark blue over [0, 1].
+`Stages.matrices`, its cells `<rect class="cell">` row by row (on the explorer page they
+come packed into two attributes, `packed=True`, and its script makes them, each with its
+row and column): that is all the page needs to find the numbers behind a cell. Colours:
+blue for negative, white for 0, red for positive (each matrix scaled by its own largest
+size); attention weights white to dark blue over [0, 1].
 """
 
 import math
 from dataclasses import dataclass, field
-from xml.sax.saxutils import quoteattr
+from xml.sax.saxutils import escape, quoteattr
 
 from .colours import DARK_TEXT, MASKED, MISSING, OUTLINE, ink, ramp_colour
 from .fonts import text_width
@@ -46,6 +47,7 @@ from .svg import (
     _clean,
     _document,
     _line,
+    _px,
     _rect,
     _text,
     _text_lines,
@@ -148,7 +150,7 @@ def term_size(term):
     return g["width"], g["height"], g["top"] + len(term.values) * g["cell"] / 2
 
 
-def _term_body(term, g):
+def _term_body(term, g, packed=False):
     """The elements of one term, positioned from its own top-left corner."""
     cell, left, top = g["cell"], g["left"], g["top"]
     n_rows = len(term.values)
@@ -171,49 +173,38 @@ def _term_body(term, g):
             _text(x, y + ASCENT * SMALL_FONT, name, SMALL_FONT, "middle", class_="col-group")
         )
         at += size
-    for i, label in enumerate(term.row_labels):
-        baseline = top + (i + 0.5) * cell + MIDDLE * LABEL_FONT
-        body.append(_text(left - GAP, baseline, label, LABEL_FONT, "end", class_="row-label"))
+    rows = [  # the words (or dims) along each axis; a group carries their font and anchor
+        _label(left - GAP, top + (i + 0.5) * cell + MIDDLE * LABEL_FONT, label)
+        for i, label in enumerate(term.row_labels)
+    ]
+    body += _group("row-labels", rows, font_size=LABEL_FONT, text_anchor="end")
+    cols = []
     for j, label in enumerate(term.col_labels):
         x = left + (j + 0.5) * cell
-        if g["rotate"]:
+        if g["rotate"]:  # turned by 45 degrees about its foot
             x, y = x + 0.25 * LABEL_FONT, top - GAP - 0.15 * LABEL_FONT
-            body.append(_text(x, y, label, LABEL_FONT, "start", -45, class_="col-label"))
+            cols.append(_label(x, y, label, transform=f"rotate(-45 {_px(x)} {_px(y)})"))
         else:
-            y = top - GAP - DESCENT * LABEL_FONT
-            body.append(_text(x, y, label, LABEL_FONT, "middle", class_="col-label"))
+            cols.append(_label(x, top - GAP - DESCENT * LABEL_FONT, label))
+    anchor = "start" if g["rotate"] else "middle"
+    body += _group("col-labels", cols, font_size=LABEL_FONT, text_anchor=anchor)
 
     finite = [abs(x) for row in term.values for x in row if x is not None and math.isfinite(x)]
     scale = max(finite, default=0.0) or 1.0
-    cells, values = [], []
-    for i, row in enumerate(term.values):
-        for j, x in enumerate(row):
-            masked = (i, j) in term.masked
-            fill = _fill(x, term.cmap, scale) if not masked else MASKED
-            x0, y0 = int(left) + j * cell, int(top) + i * cell  # whole pixels (see _layout)
-            kind = "cell masked" if masked else "cell"
-            attrs = _attrs(x=x0, y=y0, width=cell, height=cell, fill=fill, class_=kind)
-            cells.append(f"<rect{attrs}/>")
-            if masked:  # crossed out, no number
-                cross = dict(class_="cross", pointer_events="none")
-                cells.append(
-                    _line(x0 + 4, y0 + cell - 4, x0 + cell - 4, y0 + 4, "#c4c4c4", **cross)
-                )
-            else:
-                baseline = y0 + cell / 2 + MIDDLE * VALUE_FONT
-                colour = None if ink(fill) == DARK_TEXT else ink(fill)  # dark: the group's
-                values.append(f"<text{_attrs(x=x0 + cell / 2, y=baseline, fill=colour)}>")
-                values[-1] += f"{g['texts'][i][j]}</text>"
-    body.append('<g class="cells" stroke="#ffffff">')
-    body += cells
-    body.append("</g>")
-    # the numbers let the pointer through to their cells
-    body.append(
-        f'<g class="values" font-size="{VALUE_FONT}" text-anchor="middle" fill="{DARK_TEXT}" '
-        'pointer-events="none">'
+    fills = [  # the colour of every cell, row by row; None for a masked one
+        [None if (i, j) in term.masked else _fill(x, term.cmap, scale) for j, x in enumerate(row)]
+        for i, row in enumerate(term.values)
+    ]
+    body += _packed_cells(term, g, fills) if packed else _cells(term, g, fills)
+    crosses = "".join(  # masked cells are crossed out, corner to corner
+        f"M{int(left) + j * cell + 4} {int(top) + (i + 1) * cell - 4}l{cell - 8} {8 - cell}"
+        for i, j in sorted(term.masked)
     )
-    body += values
-    body.append("</g>")
+    if crosses:
+        body.append(
+            f'<path class="cross" d="{crosses}" stroke="#c4c4c4" fill="none" '
+            'pointer-events="none"/>'
+        )
     at = 0
     for _, size in term.col_groups[:-1]:  # a dark line where one head's columns end
         at += size
@@ -237,6 +228,69 @@ def _term_body(term, g):
     return body
 
 
+def _label(x, y, text, **attrs):
+    return f"<text{_attrs(x=x, y=y, **attrs)}>{escape(_clean(text))}</text>"
+
+
+def _group(kind, items, **attrs):
+    """Elements in a <g class=kind> that carries their shared attributes (none if empty)."""
+    return [f"<g{_attrs(class_=kind, **attrs)}>", *items, "</g>"] if items else []
+
+
+# The cells on whole pixels (see _layout): cell (i, j) has its corner at (x0 + j * cell,
+# y0 + i * cell), its number centred on it, this far below its middle.
+def _grid(g):
+    return int(g["left"]), int(g["top"]), g["cell"], MIDDLE * VALUE_FONT
+
+
+def _cells(term, g, fills):
+    """Every cell as a <rect>, every number as a <text> (a masked cell gets no number)."""
+    x0, y0, cell, dy = _grid(g)
+    cells, values = [], []
+    for i, row in enumerate(fills):
+        for j, fill in enumerate(row):
+            x, y = x0 + j * cell, y0 + i * cell
+            kind = "cell masked" if fill is None else "cell"
+            attrs = _attrs(x=x, y=y, width=cell, height=cell, fill=fill or MASKED, class_=kind)
+            cells.append(f"<rect{attrs}/>")
+            if fill is not None:
+                colour = None if ink(fill) == DARK_TEXT else ink(fill)  # dark: the group's
+                values.append(f"<text{_attrs(x=x + cell / 2, y=y + cell / 2 + dy, fill=colour)}>")
+                values[-1] += f"{g['texts'][i][j]}</text>"
+    return [
+        '<g class="cells" stroke="#ffffff">',
+        *cells,
+        "</g>",
+        # the numbers let the pointer through to their cells
+        f'<g class="values" font-size="{VALUE_FONT}" text-anchor="middle" fill="{DARK_TEXT}" '
+        'pointer-events="none">',
+        *values,
+        "</g>",
+    ]
+
+
+def _packed_cells(term, g, fills):
+    """The same cells and numbers packed into two attributes, for the explorer page, whose
+    script unpacks them into exactly the elements `_cells` writes (explorer_cells.js,
+    `unpack`): the page draws tens of thousands of cells, and a <rect> and a <text> per cell
+    would make it megabytes. data-grid is "x0 y0 cell dy"; data-fills the cells' colours row by row,
+    "!" before a masked cell's; data-texts the unmasked cells' numbers, "~" for none."""
+    x0, y0, cell, dy = _grid(g)
+    colours = " ".join((f[1:] if f is not None else "!" + MASKED[1:]) for row in fills for f in row)
+    texts = " ".join(
+        g["texts"][i][j] or "~"
+        for i, row in enumerate(fills)
+        for j, f in enumerate(row)
+        if f is not None
+    )
+    return [
+        f'<g class="cells" stroke="#ffffff" data-grid="{x0} {y0} {cell} {dy:g}" '
+        f'data-fills="{colours}"></g>',
+        f'<g class="values" font-size="{VALUE_FONT}" text-anchor="middle" fill="{DARK_TEXT}" '
+        f'pointer-events="none" data-texts={quoteattr(texts)}></g>',
+    ]
+
+
 def _fill(x, cmap, scale):
     if x is None or not math.isfinite(x):
         return MISSING
@@ -245,9 +299,10 @@ def _fill(x, cmap, scale):
     return ramp_colour("diverging", 0.5 + 0.5 * x / scale)
 
 
-def term_svg(term, x=None, y=None):
+def term_svg(term, x=None, y=None, packed=False):
     """One matrix as its own SVG: its name above, its shape under, its numbers in colour.
-    With `x` and `y` it is an SVG nested at that place in a larger one.
+    With `x` and `y` it is an SVG nested at that place in a larger one; `packed=True` writes
+    its cells packed for the explorer page (see `_packed_cells`).
 
     >>> t = Term("Q", "Q", [[1.0, -0.5]], ["cat"], ["d0", "d1"], result=True)
     >>> svg = term_svg(t)
@@ -263,7 +318,7 @@ def term_svg(term, x=None, y=None):
         f'data-cols="{len(term.values[0])}" '
         f'width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
     )
-    return "\n".join([head, *_term_body(term, g), "</svg>"])
+    return "\n".join([head, *_term_body(term, g, packed), "</svg>"])
 
 
 # ---------------------------------------------------------------------- a whole stage

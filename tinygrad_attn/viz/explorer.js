@@ -1,5 +1,6 @@
 // The explorer page's behaviour: plain JavaScript that every current browser runs, no
 // libraries. The figures are drawn by Python (composite.py); this script only
+//   * unpacks each figure's cells when it is first shown (explorer_cells.js),
 //   * shows the drawing of the weights and head the reader picks,
 //   * answers "where does this number come from?" for any cell, with the page's own numbers,
 //   * replays attention during training (a slider recolours one heatmap),
@@ -14,6 +15,13 @@
   function all(selector, root) {
     return Array.prototype.slice.call((root || document).querySelectorAll(selector));
   }
+
+  // the figures' cells and colours (explorer_cells.js, which the page holds before this)
+  var unpack = ExplorerCells.unpack;
+  var rebuild = ExplorerCells.rebuild;
+  var rampColour = ExplorerCells.rampColour;
+  var twoDecimals = ExplorerCells.twoDecimals;
+  var ink = ExplorerCells.ink;
 
   // ------------------------------------------------------------------ numbers as text
 
@@ -41,12 +49,9 @@
       var shown = el.getAttribute("data-view") === state.view &&
         (head === null || Number(head) === state.head);
       el.hidden = !shown;
+      if (shown) all("svg.term", el).forEach(unpack); // a drawing's cells when first shown
     });
-    all(".explain").forEach(function (box) {
-      box.textContent = box.getAttribute("data-hint");
-      box.classList.remove("active");
-    });
-    clearMarks();
+    hideExplanation();
     setUpFocus();
   }
 
@@ -63,17 +68,6 @@
       select.appendChild(option);
     }
     select.disabled = heads < 2;
-  }
-
-  // Each cell's row and column (data-i, data-j), from its place: cells come row by row.
-  function numberCells(root) {
-    all("svg.term", root).forEach(function (term) {
-      var cols = Number(term.getAttribute("data-cols"));
-      all("rect.cell", term).forEach(function (cell, k) {
-        cell.setAttribute("data-i", String(Math.floor(k / cols)));
-        cell.setAttribute("data-j", String(k % cols));
-      });
-    });
   }
 
   // Keyboard: one Tab stop per result matrix, the arrow keys move inside it.
@@ -214,24 +208,94 @@
     clearMarks();
     var text = explanation(view, key, i, j, product, cell.classList.contains("masked"));
     cell.classList.add("at");
-    var box = variant.querySelector(".explain");
+    var box = document.getElementById("explain");
     box.textContent = "";
-    box.classList.add("active");
     var strong = document.createElement("b");
     strong.textContent = text.head;
     box.appendChild(strong);
     box.appendChild(document.createTextNode("\n" + text.lines.join("\n")));
+    box.hidden = false;
+    explained = cell;
+    placeExplanation();
+  }
+
+  function hideExplanation() {
+    explained = null;
+    document.getElementById("explain").hidden = true;
+    clearMarks();
+  }
+
+  // The box floats over the page, never over the cell it explains nor the cells that made
+  // it. It is at most WIDE px wide, so that on a wide screen it can stand beside those
+  // cells. Where it goes, the first free place of: under the figure when that is in sight,
+  // the bottom or the top of the window, just below or above one of those cells; each on
+  // the left, then on the right. When none is free (a figure taller than the window), it
+  // goes under the figure, a scroll away.
+  var GAP = 8; // px between the box and what it avoids
+  var WIDE = 560; // px
+  var explained = null; // the cell explained now
+  var byPointer = false; // explained because the pointer is on it (not the keyboard's focus)
+
+  function placeExplanation() {
+    var box = document.getElementById("explain");
+    var cell = explained;
+    if (!cell || box.hidden) return;
+    if (!document.body.contains(cell) || cell.closest("[hidden]")) {
+      hideExplanation();
+      return;
+    }
+    var frame = cell.closest("section").getBoundingClientRect();
+    var width = Math.min(frame.width, WIDE);
+    box.style.width = width + "px";
+    var height = box.offsetHeight;
+    var room = document.documentElement.clientHeight;
+    var guarded = [cell].concat(all("rect.cell.hl")).map(function (c) {
+      return c.getBoundingClientRect();
+    });
+    var below = cell.closest(".product").getBoundingClientRect().bottom + GAP;
+    var first = Math.max(GAP, document.getElementById("stages").getBoundingClientRect().top);
+    var tops = [below, room - height - GAP, first]; // never over the page's heading
+    guarded.forEach(function (r) { tops.push(r.bottom + GAP, r.top - GAP - height); });
+    var spots = [];
+    tops.forEach(function (top) {
+      spots.push([frame.left, top], [frame.right - width, top]);
+    });
+    var free = spots.filter(function (spot) {
+      var left = spot[0], top = spot[1];
+      return top >= first && top + height <= room && guarded.every(function (r) {
+        return r.bottom <= top || r.top >= top + height ||
+          r.right <= left || r.left >= left + width;
+      });
+    });
+    var spot = free.length ? free[0] : [frame.left, below];
+    box.style.left = spot[0] + window.pageXOffset + "px";
+    box.style.top = spot[1] + window.pageYOffset + "px";
+  }
+
+  var placing = false;
+  function placeSoon() { // once per frame while the page scrolls or resizes
+    if (placing || !explained) return;
+    placing = true;
+    window.requestAnimationFrame(function () {
+      placing = false;
+      placeExplanation();
+    });
   }
 
   function onCell(event) {
     var cell = event.target;
+    var pointer = event.type === "mouseover";
     if (cell && cell.classList && cell.classList.contains("cell") && cell.closest(".variant")) {
       explain(cell);
+      byPointer = pointer;
+    } else if (pointer && byPointer && explained && !(cell.closest && cell.closest(".product"))) {
+      hideExplanation(); // the pointer left the figure (a cell in focus keeps its box)
     }
   }
 
   function onKey(event) {
     var cell = event.target;
+    if (event.key === "Escape") hideExplanation();
     if (!cell.classList || !cell.classList.contains("cell")) return;
     var moves = { ArrowLeft: [0, -1], ArrowRight: [0, 1], ArrowUp: [-1, 0], ArrowDown: [1, 0] };
     var move = moves[event.key];
@@ -248,46 +312,6 @@
   }
 
   // ------------------------------------------------------------------ training replay
-
-  // The colour of a number on a ramp, exactly as the Python figures compute it (Python's
-  // round() rounds halves to even).
-  function roundHalfEven(x) {
-    var r = Math.round(x);
-    return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-  }
-
-  function rampColour(stops, t) {
-    t = Math.min(1, Math.max(0, t));
-    for (var k = 0; k + 1 < stops.length; k++) {
-      var t0 = stops[k][0], t1 = stops[k + 1][0];
-      if (t <= t1) {
-        var f = (t - t0) / (t1 - t0);
-        return "#" + [0, 1, 2].map(function (c) {
-          var a = stops[k][1][c], b = stops[k + 1][1][c];
-          var hex = roundHalfEven(a + (b - a) * f).toString(16);
-          return hex.length < 2 ? "0" + hex : hex;
-        }).join("");
-      }
-    }
-    return null;
-  }
-
-  // A number with two decimals as Python prints it: an exact half goes to the even digit.
-  function twoDecimals(x) {
-    var scaled = x * 100;
-    if (Math.abs(scaled % 1) === 0.5) {
-      var down = Math.floor(scaled);
-      return ((down % 2 === 0 ? down : down + 1) / 100).toFixed(2);
-    }
-    return x.toFixed(2);
-  }
-
-  function ink(colour) {
-    var r = parseInt(colour.slice(1, 3), 16);
-    var g = parseInt(colour.slice(3, 5), 16);
-    var b = parseInt(colour.slice(5, 7), 16);
-    return 299 * r + 587 * g + 114 * b >= 140000 ? "#222222" : "#ffffff";
-  }
 
   function setUpReplay() {
     var slider = document.getElementById("replay");
@@ -326,7 +350,8 @@
       });
       output.textContent = String(step);
       if (marker && points.length) {
-        var p = points[Math.max(0, Math.min(points.length - 1, step - 1))];
+        var at = Math.round((step - 1) / (data.replay.loss_every || 1)); // its point
+        var p = points[Math.max(0, Math.min(points.length - 1, at))];
         marker.setAttribute("x1", p[0]);
         marker.setAttribute("x2", p[0]);
         marker.setAttribute("y1", top - 8);
@@ -375,9 +400,9 @@
 
   function start() {
     if (!data.views[state.view]) state.view = Object.keys(data.views)[0];
-    numberCells(document.getElementById("stages"));
-    all(".explain").forEach(function (box) {
-      if (!box.getAttribute("data-hint")) box.setAttribute("data-hint", box.textContent);
+    Object.keys(data.views).forEach(function (name) { rebuild(data.views[name]); });
+    all("svg.term").forEach(function (term) { // the figures that are always shown
+      if (!term.closest(".variant")) unpack(term);
     });
     setHeadOptions();
     showVariants();
@@ -411,6 +436,12 @@
       }
     });
     main.addEventListener("keydown", onKey);
+    main.addEventListener("focusout", function (event) {
+      var next = event.relatedTarget;
+      if (!(next && next.classList && next.classList.contains("cell"))) hideExplanation();
+    });
+    window.addEventListener("scroll", placeSoon);
+    window.addEventListener("resize", placeSoon);
     setUpAsk();
     start();
   }

@@ -1,9 +1,9 @@
 """The explorer: one self-contained HTML page that draws attention stage by stage.
 
 `explorer_page(views)` returns the page as a string: inline CSS (explorer.css), inline
-JavaScript (explorer.js), the composite figures of composite.py as inline SVG, and every
-number behind them as JSON. It needs nothing else: no network, no other file, so it works
-from file:// and can be mailed around.
+JavaScript (explorer_cells.js, explorer.js), the composite figures of composite.py as
+inline SVG, and every number behind them as JSON. It needs nothing else: no network, no
+other file, so it works from file:// and can be mailed around.
 
 The page has the six stages of the explanation, each a `<section data-stage="N">`, then the
 gradient view and, when a trained model comes with its training record, a replay of its
@@ -46,23 +46,21 @@ def _product_html(product):
         if not isinstance(part, Term):
             pending.append(f'<span class="op">{escape(part)}</span>')
         elif pending:
-            parts.append('<div class="step">' + "".join(pending) + term_svg(part) + "</div>")
+            step = "".join(pending) + term_svg(part, packed=True)
+            parts.append(f'<div class="step">{step}</div>')
             pending = []
         else:
-            parts.append(term_svg(part))
+            parts.append(term_svg(part, packed=True))
     parts += pending
     return '<div class="product">' + "\n".join(parts) + "</div>"
 
 
 def _variant_html(figure, view, head=None):
-    """One view's (and head's) drawing of a stage: its caption, its products, and the box
-    that explains a cell (it stays in sight at the bottom of the window while the stage
-    is on screen)."""
+    """One view's (and head's) drawing of a stage: its caption and its products."""
     attrs = f'data-view="{view}"' + (f' data-head="{head}"' if head is not None else "")
     products = "\n".join(_product_html(p) for p in figure.products)
     caption = f'<p class="caption">{escape(figure.caption)}</p>'
-    box = f'<div class="explain" aria-live="polite">{escape(HINT)}</div>'
-    return f'<div class="variant" {attrs}>\n{caption}\n{products}\n{box}\n</div>'
+    return f'<div class="variant" {attrs}>\n{caption}\n{products}\n</div>'
 
 
 def _section(attrs, title, variants):
@@ -92,10 +90,32 @@ def main_html(views, replay=None):
     return "\n".join(sections)
 
 
+MAX_SNAPSHOTS = 101  # the replay's slider has at most this many stops ...
+MAX_LOSS_POINTS = 1000  # ... and its loss curve at most this many points, however long
+
+
+def _thinned(replay):
+    """The replay with at most MAX_SNAPSHOTS snapshots (evenly spread, the first and the
+    last kept) and its loss curve every `loss_every`-th step, at most MAX_LOSS_POINTS: a
+    long training makes a page no larger than a short one.
+
+    >>> r = _thinned({"snapshots": [{"step": s} for s in range(500)], "loss": [1.0] * 2500})
+    >>> len(r["snapshots"]), r["snapshots"][-1]["step"], len(r["loss"]), r["loss_every"]
+    (101, 499, 834, 3)
+    """
+    snapshots, loss = replay["snapshots"], replay["loss"]
+    if len(snapshots) > MAX_SNAPSHOTS:
+        last = len(snapshots) - 1
+        picked = sorted({round(k * last / (MAX_SNAPSHOTS - 1)) for k in range(MAX_SNAPSHOTS)})
+        snapshots = [snapshots[k] for k in picked]
+    every = -(-len(loss) // MAX_LOSS_POINTS)  # ceiling division
+    return {**replay, "snapshots": snapshots, "loss": loss[::every], "loss_every": every}
+
+
 def _replay_html(replay):
     """A slider over attention snapshots saved during training, the heatmap of the chosen
     one, and the loss curve with the chosen step marked."""
-    last = replay["snapshots"][-1]
+    replay = _thinned(replay)
     words = replay["words"]
     masked = tuple(
         (i, j)
@@ -103,10 +123,11 @@ def _replay_html(replay):
         for j in range(len(words))
         if j > i and replay.get("causal", True)
     )
+    last = _replay_weights(replay)[-1]  # the numbers the slider shows, drawn the same way
     heatmap = Term(
         "replay",
         "attention weights",
-        last["weights"],
+        [row + [0.0] * (len(words) - len(row)) for row in last],
         words,
         words,
         result=False,
@@ -115,11 +136,13 @@ def _replay_html(replay):
         outline=tuple(tuple(p) for p in replay.get("focus", ())),
     )
     steps = [s["step"] for s in replay["snapshots"]]
+    every = replay["loss_every"]
     chart = line_chart_svg(
         {"training loss": replay["loss"]},
-        title="loss on each training batch",
+        title="loss on each training batch"
+        + (f" (one point every {every} steps)" if every > 1 else ""),
         y_label="loss",
-        xs=list(range(1, len(replay["loss"]) + 1)),
+        xs=list(range(1, every * len(replay["loss"]) + 1, every)),
         size=(360, 160),
     )
     n = len(steps) - 1
@@ -130,9 +153,37 @@ def _replay_html(replay):
     return (
         '<section class="replay">\n<h2>Replay: attention being learned</h2>\n'
         f'<p class="caption">{escape(replay["caption"])}</p>\n{slider}\n'
-        f'<div class="product replay-figures">{term_svg(heatmap)}\n'
+        f'<div class="product replay-figures">{term_svg(heatmap, packed=True)}\n'
         f'<div class="chart">{chart}</div></div>\n</section>'
     )
+
+
+# Matrices that are other matrices' numbers rearranged: the page's script makes them again
+# (explorer_cells.js, `rebuild`), so the page does not carry them twice.
+REARRANGED = ("columns", "transpose", "concat")
+WORDS = "words"  # in the data, an axis labelled by the sentence's words (`rebuild` expands it)
+DIGITS = 8  # significant digits of the page's numbers: the explanations print 3 decimals
+REPLAY_DECIMALS = 2  # the replay prints its weights with 2 decimals, and colours those
+
+
+def _short(x):
+    """A number with DIGITS significant digits, as short as JSON can write it.
+
+    >>> _short(0.12345678912345), _short(-2.0), _short(None)
+    (0.12345679, -2.0, None)
+    """
+    return None if x is None else float(f"{x:.{DIGITS}g}")
+
+
+def _replay_weights(replay):
+    """Each snapshot's weights as the page shows them: with REPLAY_DECIMALS decimals, and
+    when the layer is causal without the crossed-out later words (row i keeps i + 1)."""
+    causal = replay.get("causal", True)
+    return [
+        [[round(w, REPLAY_DECIMALS) for w in (row[: i + 1] if causal else row)] for i, row in
+         enumerate(snapshot["weights"])]
+        for snapshot in replay["snapshots"]
+    ]  # fmt: skip
 
 
 def page_data(views, replay=None):
@@ -143,11 +194,23 @@ def page_data(views, replay=None):
         entry = stages.to_dict()
         entry["label"] = VIEW_NAMES.get(view, view)
         entry["recipes"] = recipes(stages)
+        entry["matrices"] = {
+            name: [[_short(x) for x in row] for row in rows]
+            for name, rows in entry["matrices"].items()
+            if entry["recipes"][name]["kind"] not in REARRANGED
+        }
+        for axes in ("row_labels", "col_labels"):  # an axis of words is written once, in "words"
+            entry[axes] = {
+                name: WORDS if axis == entry["words"] else axis
+                for name, axis in entry[axes].items()
+            }
         data["views"][view] = entry
     if replay is not None:
+        replay = _thinned(replay)
         data["replay"] = {
             "steps": [s["step"] for s in replay["snapshots"]],
-            "weights": [s["weights"] for s in replay["snapshots"]],
+            "weights": _replay_weights(replay),
+            "loss_every": replay["loss_every"],  # the loss curve has a point every this many
         }
     return data
 
@@ -279,8 +342,12 @@ def explorer_page(views, replay=None, serve=False, title_sentence=None):
     """
     first = next(iter(views.values()))
     sentence = title_sentence or " ".join(first.words)
-    data = json.dumps(page_data(views, replay), separators=(",", ":"), allow_nan=False)
-    data = data.replace("</", "<\\/")  # never close the script element early
+    data = json.dumps(
+        page_data(views, replay), separators=(",", ":"), allow_nan=False, ensure_ascii=False
+    )  # the page is UTF-8: a word in any script costs its own bytes, not six per letter
+    # No "<" at all in the script element (JSON writes it only inside strings): neither "</"
+    # nor "<!--" can end it early or change how the browser reads it.
+    data = data.replace("<", "\\u003c")
     options = "".join(
         f'<label><input type="radio" name="view" value="{v}"{" checked" if k == 0 else ""}> '
         f"{escape(VIEW_NAMES.get(v, v))}</label>"
@@ -317,14 +384,16 @@ attention layer, every number computed by tinygrad_attn's Python engine. {escape
 <span class="swatch prob"></span>attention weight (0 to 1)</p>
 </div>
 <p id="status" role="status"></p>
-<noscript><p>The figures are all here; pointing at a number to see how it was computed needs
-JavaScript, which is off.</p></noscript>
+<noscript><p class="error">This page draws its figures with JavaScript, which is off in
+this browser: turn it on to see them.</p></noscript>
 </header>
 <main id="stages">
 {main_html(views, replay)}
 </main>
+<div id="explain" class="explain" role="status" aria-live="polite" hidden></div>
 <script type="application/json" id="explorer-data">{data}</script>
 <script>
+{_asset("explorer_cells.js")}
 {_asset("explorer.js")}
 </script>
 </body>
