@@ -15,7 +15,7 @@ from .shapes import (
     permute_index,
     reduce_layout,
     reshape_target,
-    transpose_index,
+    transpose_picker,
 )
 
 __all__ = ["ShapeOps"]
@@ -58,14 +58,14 @@ class ShapeOps:
         shape = list(self.shape)
         shape[d0], shape[d1] = shape[d1], shape[d0]
         shape = tuple(shape)
-        index = transpose_index(self.shape, d0, d1)  # the input position each output reads
-        if index is None:  # a size-1 axis swapped: the numbers stay in the same order
+        pick = transpose_picker(self.shape, d0, d1)  # each output's number, from the input
+        if pick is None:  # a size-1 axis swapped: the numbers stay in the same order
             return self._same_numbers(shape, "transpose")
-        out = list(map(self.data.__getitem__, index))
+        out = list(pick(self.data[:]))  # (picked from a plain list: a Storage is slower)
 
         def backward(g):
             # transposing back moves every gradient to where its number came from
-            return (list(map(g.__getitem__, transpose_index(shape, d0, d1))),)
+            return (list(transpose_picker(shape, d0, d1)(g)),)
 
         return record(out, shape, "transpose", (self,), backward, saves="nothing")
 

@@ -14,6 +14,7 @@ simple loops over lists.
 """
 
 from functools import lru_cache
+from operator import itemgetter
 
 from .ieee import as_float
 
@@ -29,6 +30,7 @@ __all__ = [
     "normalize_axis",
     "normalize_axes",
     "transpose_index",
+    "transpose_picker",
     "permute_index",
     "reduce_layout",
     "reshape_target",
@@ -307,6 +309,19 @@ def transpose_index(shape, dim0, dim1):
     if index == list(range(len(index))):
         return None
     return tuple(index)
+
+
+@lru_cache(maxsize=512)
+def transpose_picker(shape, dim0, dim1):
+    """The numbers of a tensor of `shape` -> a tuple of them in the order of its transpose
+    (the numbers at `transpose_index`, picked by `operator.itemgetter`, which runs the loop
+    in C); None when the order does not change.
+
+    >>> transpose_picker((2, 3), 0, 1)([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    (1.0, 4.0, 2.0, 5.0, 3.0, 6.0)
+    """
+    index = transpose_index(shape, dim0, dim1)
+    return None if index is None else itemgetter(*index)  # (2 numbers or more: a tuple)
 
 
 @lru_cache(maxsize=512)
