@@ -291,6 +291,11 @@ def test_the_explanation_goes_when_the_pointer_leaves_the_figure(open_page):
     assert explanation(page).startswith("score[I, I]")
     page.locator("section[data-stage='3'] h2").hover()
     assert explanation(page) == "" and page.locator("rect.cell.hl").count() == 0
+    for away in ("header h1", "body"):  # out of the stages: the heading, the page's margin
+        visible(page, 'svg[data-m="scores_1"] rect[data-i="0"][data-j="0"]').hover()
+        assert explanation(page).startswith("score[I, I]")
+        page.locator(away).hover(position={"x": 2, "y": 2})
+        assert explanation(page) == "", away
     visible(page, 'svg[data-m="output"] rect[data-i="0"][data-j="0"]').focus()
     assert explanation(page).startswith("MultiHead[I, d0]")
     page.keyboard.press("Escape")

@@ -426,7 +426,12 @@
       showVariants();
     });
     var main = document.getElementById("stages");
-    main.addEventListener("mouseover", onCell);
+    // the whole page hears the pointer: leaving the figures for the heading or the margin
+    // takes the box away too, and so does leaving the window
+    document.addEventListener("mouseover", onCell);
+    document.addEventListener("mouseout", function (event) {
+      if (!event.relatedTarget && byPointer) hideExplanation();
+    });
     main.addEventListener("focusin", onCell);
     main.addEventListener("click", function (event) {
       onCell(event);
