@@ -208,8 +208,8 @@ def _from_op(data, op, children, local_grads):
     if len(children) == 2:
         out._a, out._b = children
         out._da, out._db = local_grads
-    else:
-        (out._a,), (out._da,) = children, local_grads
+    else:  # one child, no second
+        out._a, out._da = children[0], local_grads[0]
         out._b, out._db = None, 0.0
     if anomaly.watching and anomaly.here():  # inside detect_anomaly() only
         anomaly.check_value(out)
