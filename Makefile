@@ -34,18 +34,18 @@ test-torch: $(STAMP)  ## the comparisons with PyTorch (installs its CPU build in
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check torch==2.13.0
 	$(BIN)/python -m pytest -m torch tests/test_torch_*.py tinygrad_attn/interop.py
 
-test-browser: $(STAMP)  ## the explorer page in headless Chromium (installs Chromium, Playwright)
-	@if [ ! -x /usr/bin/chromium ]; then \
+test-browser: $(STAMP)  ## the explorer page in headless Chromium and Firefox (installs them, Playwright)
+	@if [ ! -x /usr/bin/chromium ] || ! command -v firefox-esr >/dev/null; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium firefox-esr; \
 		else \
-			echo "make test-browser needs Chromium: run 'sudo apt-get install chromium'" \
-				"(Debian, Ubuntu), then make test-browser again"; \
+			echo "make test-browser needs Chromium and Firefox: run 'sudo apt-get install chromium" \
+				"firefox-esr' (Debian, Ubuntu), then make test-browser again"; \
 			exit 1; \
 		fi; \
 	fi
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,browser]'
-	REQUIRE_BROWSER=1 $(BIN)/python -m pytest tests/test_explorer_browser.py
+	REQUIRE_BROWSER=1 $(BIN)/python -m pytest tests/test_explorer_browser.py tests/test_explorer_firefox.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
