@@ -115,6 +115,28 @@ def assert_gradients_match(fn, inputs):
     assert result.ok, str(result)
 
 
+def grads(fn, *inputs, upstream=None):
+    """d(sum of upstream * fn(...))/d(each input) as nested lists, from a fresh backward."""
+    for x in inputs:
+        x.zero_grad()
+    out = fn(*inputs)
+    out.backward(Tensor.ones(*out.shape) if upstream is None else upstream)
+    return [x.grad.tolist() for x in inputs]
+
+
+def close(a, b, tol=1e-12):
+    if isinstance(a, list):
+        return len(a) == len(b) and all(close(x, y, tol) for x, y in zip(a, b))
+    if isinstance(a, float) and math.isnan(a):
+        return isinstance(b, float) and math.isnan(b)
+    return a == pytest.approx(b, rel=tol, abs=tol)
+
+
+def small_integers():
+    """Numbers from {-1, 0, 1, 2}: many ties, and zeros, on purpose."""
+    return st.sampled_from([-1.0, 0.0, 1.0, 2.0])
+
+
 # ---------------------------------------------------------------------- elementwise, one input
 
 UNARY = {
